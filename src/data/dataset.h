@@ -38,6 +38,7 @@ struct Dataset {
   std::vector<HeadSpec> heads;                     ///< heads with labels in this dataset
   std::vector<Case> cases;
   std::map<std::string, std::vector<int>> splits;  ///< "train"/"valid"/"test" -> positions in `cases`
+  int crop_border = 0;                             ///< px to crop per image side (25 for derm7pt, 0 for manifests)
 
   const HeadSpec* head(const std::string& name) const;  ///< nullptr when absent
   /// Positions of cases in a split; InputError naming the split when it does not exist.
