@@ -91,7 +91,7 @@ struct DeLongResult {
 
 /// DeLong, DeLong & Clarke-Pearson (1988) test of two correlated AUROCs on the same cases (binary truth),
 /// computed with midranks in O(n log n) (Sun & Xu 2014). InputError when sizes differ, a value is not finite,
-/// or either class is empty.
+/// or there are fewer than 2 positives or 2 negatives (the variance needs two of each).
 DeLongResult delong_test(const std::vector<bool>& positive, const std::vector<double>& scores_a,
                          const std::vector<double>& scores_b);
 nlohmann::json to_json(const DeLongResult& r);
