@@ -18,7 +18,9 @@ int CsvTable::require_column(const std::string& name) const {
   return c;
 }
 
-CsvTable parse_csv(const std::string& text, const std::string& path) {
+CsvTable parse_csv(const std::string& text, const std::string& path) { return parse_csv(text, path, nullptr); }
+
+CsvTable parse_csv(const std::string& text, const std::string& path, std::vector<std::string>* errors) {
   CsvTable table;
   table.path = path;
   std::vector<std::vector<std::string>> records;
@@ -85,11 +87,16 @@ CsvTable parse_csv(const std::string& text, const std::string& path) {
   if (records.empty()) throw InputError(located(path, 0, "", "empty file (no header row)"));
   for (auto& h : records[0]) table.header.push_back(trim(h));
   for (size_t r = 1; r < records.size(); ++r) {
-    if (records[r].size() != table.header.size())
-      throw InputError(located(path, record_lines[r], "",
-                               "expected " + std::to_string(table.header.size()) + " fields, found " +
-                                   std::to_string(records[r].size())));
-    table.rows.push_back(CsvRow{record_lines[r], std::move(records[r])});
+    bool malformed = records[r].size() != table.header.size();
+    if (malformed) {
+      std::string message = located(path, record_lines[r], "",
+                                    "expected " + std::to_string(table.header.size()) + " fields, found " +
+                                        std::to_string(records[r].size()));
+      if (!errors) throw InputError(message);
+      errors->push_back(message);
+      records[r].resize(table.header.size());
+    }
+    table.rows.push_back(CsvRow{record_lines[r], std::move(records[r]), malformed});
   }
   return table;
 }

@@ -13,6 +13,7 @@ namespace skintriage {
 struct CsvRow {
   long line = 0;                    ///< 1-based line number where the row starts
   std::vector<std::string> fields;  ///< one string per header column
+  bool malformed = false;           ///< lenient parse only: wrong field count (fields padded/cut to the header)
 };
 
 struct CsvTable {
@@ -30,6 +31,9 @@ struct CsvTable {
 
 /// Parses CSV text; `path` is only used in messages.
 CsvTable parse_csv(const std::string& text, const std::string& path);
+/// Lenient variant for loaders that report every problem in one pass: a row with the wrong field
+/// count is appended to `errors` (file + line) and kept with `malformed` set, so row positions hold.
+CsvTable parse_csv(const std::string& text, const std::string& path, std::vector<std::string>* errors);
 /// Reads and parses a CSV file; InputError when it cannot be read.
 CsvTable read_csv(const std::string& path);
 
