@@ -48,11 +48,14 @@ double temperature_nll(const std::vector<std::vector<double>>& logits, const std
   double total = 0;
   for (size_t i = 0; i < logits.size(); ++i) {
     const auto& row = logits[i];
-    double mx = *std::max_element(row.begin(), row.end());
-    double sum = 0;
-    for (double v : row) sum += std::exp((v - mx) / t);
-    // -log softmax_y = log sum exp((z - max)/T) - (z_y - max)/T
-    total += std::log(sum) - (row[static_cast<size_t>(labels[i])] - mx) / t;
+    size_t top = static_cast<size_t>(std::max_element(row.begin(), row.end()) - row.begin());
+    const double mx = row[top];
+    // -log softmax_y = log(1 + rest) - (z_y - max)/T with rest = sum over c != top of exp((z_c - max)/T);
+    // log1p keeps the tiny losses of confidently right cases (so the NLL never goes flat near T -> 0).
+    double rest = 0;
+    for (size_t c = 0; c < row.size(); ++c)
+      if (c != top) rest += std::exp((row[c] - mx) / t);
+    total += std::log1p(rest) - (row[static_cast<size_t>(labels[i])] - mx) / t;
   }
   return total / static_cast<double>(logits.size());
 }
