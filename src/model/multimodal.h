@@ -26,6 +26,9 @@ struct MultimodalNetOptions {
   int64_t hidden = 0;                  ///< 0: linear heads; >0: shared hidden layer of this width
   double dropout = 0.0;                ///< dropout before the heads (and after hidden)
   double modality_dropout = 0.0;       ///< training-time probability of dropping each present input
+  /// Keep every backbone BatchNorm in eval mode (stored statistics) even in train(): the shared
+  /// MobileNetV2 has folded BN whose features are destroyed by batch statistics.
+  bool freeze_bn = true;
 
   bool uses_clinic() const;
   bool uses_derm() const;
@@ -66,6 +69,10 @@ class MultimodalNetImpl : public torch::nn::Module {
   /// Parameters of the backbones only.
   std::vector<torch::Tensor> backbone_parameters();
   const MultimodalNetOptions& options() const { return options_; }
+  /// Width of the fused vector the heads see (embeddings + metadata + 3 presence flags).
+  int64_t fusion_dim() const;
+  /// Module::train, except that backbone BatchNorm layers stay in eval mode when options().freeze_bn.
+  void train(bool on = true) override;
 
  private:
   MultimodalNetOptions options_;
