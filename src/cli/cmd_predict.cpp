@@ -211,7 +211,7 @@ int run_agree(const AgreeArgs& a) {
   report["model_rule"] = a.threshold >= 0 ? "P(EXC) >= " + fixed(a.threshold, 3) + " -> 1"
                                           : "management decision EXC -> 1 (model policy)";
   report["modality"] = a.modality;
-  report["images"] = per_image;
+  report["per_image"] = per_image;
   if (a.json) {
     std::cout << report.dump(2) << "\n";
     return 0;
@@ -219,17 +219,17 @@ int run_agree(const AgreeArgs& a) {
   auto num = [](const nlohmann::json& v, int d = 3) { return v.is_number() ? fixed(v.get<double>(), d) : std::string("n/a"); };
   std::cout << "images: " << table.images.size() << ", raters: " << table.raters.size() << "\n";
   std::cout << "model rule: " << report["model_rule"].get<std::string>() << "\n";
-  for (const auto& key : {"rater_pairs", "model_vs_raters"}) {
-    if (!report.contains(key)) continue;
-    const auto& s = report[key];
-    std::cout << key << " kappa: mean " << num(s["mean"]) << ", median " << num(s["median"]) << ", IQR "
-              << num(s["q1"]) << "-" << num(s["q3"]) << "\n";
-  }
-  if (report.contains("model_percentile"))
-    std::cout << "model percentile among raters: " << num(report["model_percentile"], 1) << "\n";
-  if (report.contains("model_truth"))
-    std::cout << "model vs truth: sensitivity " << num(report["model_truth"]["sensitivity"]) << ", specificity "
-              << num(report["model_truth"]["specificity"]) << "\n";
+  auto summary = [&](const char* what, const nlohmann::json& s) {
+    std::cout << what << " kappa: mean " << num(s["mean"]) << ", median " << num(s["median"]) << ", IQR "
+              << num(s["q1"]) << " to " << num(s["q3"]) << " (n " << s["n"] << ")\n";
+  };
+  summary("rater-rater", report["rater_pairs_kappa"]);
+  const auto& model = report["model"];
+  summary("model-rater", model["kappa_with_raters"]);
+  std::cout << "model percentile among raters: " << num(model["percentile_among_raters"], 1) << "\n";
+  if (model.contains("truth"))
+    std::cout << "model vs truth: sensitivity " << num(model["truth"]["sensitivity"]) << ", specificity "
+              << num(model["truth"]["specificity"]) << "\n";
   return 0;
 }
 

@@ -162,6 +162,20 @@ Predictor::Predictor(const std::string& model_dir) : impl_(std::make_unique<Impl
   if (extra.contains("priors") && !extra["priors"].is_null()) {
     m.priors = ManagementPriors::from_json(extra["priors"], where + ": priors");
     m.has_priors = true;
+    // Rows in the DIAG head's class order, whatever order the file lists them in.
+    for (const auto& h : m.heads) {
+      if (h.name != kHeadDiag) continue;
+      std::vector<std::vector<double>> rows;
+      for (const auto& c : h.classes) {
+        auto it = std::find(m.priors.diag_classes.begin(), m.priors.diag_classes.end(), c);
+        if (it == m.priors.diag_classes.end())
+          throw InputError(where + ": priors: no row for diagnosis class '" + c + "'");
+        rows.push_back(m.priors.p[static_cast<size_t>(it - m.priors.diag_classes.begin())]);
+      }
+      m.priors.p = rows;
+      m.priors.diag_classes = h.classes;
+      m.priors.counts.clear();
+    }
   }
   if (m.mgmt_head.empty()) {
     bool has_diag = false;
