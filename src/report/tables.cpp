@@ -321,15 +321,17 @@ Table table_data(const json& r) {
   const json* splits = find(r, {"data", "splits"});
   if (!splits || !splits->is_object()) return t;
   std::vector<std::string> classes{"NONE", "CLNC", "EXC"};
+  // Management class counts per split (data check's "management" object).
+  const char* counts_key = find(r, {"data", "management"}) ? "management" : "class_counts";
   for (const auto& c : classes) t.header.push_back(c);
   for (const char* s : {"train", "valid", "test"}) {
     if (!splits->contains(s)) continue;
     std::vector<Cell> row{Cell{s, ""}, count_cell(splits, s)};
-    for (const auto& c : classes) row.push_back(count_cell(find(r, {"data", "class_counts", s}), c));
+    for (const auto& c : classes) row.push_back(count_cell(find(r, {"data", counts_key, s}), c));
     t.rows.push_back(row);
   }
   std::vector<Cell> all{Cell{"all", ""}, count_cell(find(r, {"data"}), "cases")};
-  for (const auto& c : classes) all.push_back(count_cell(find(r, {"data", "class_counts", "all"}), c));
+  for (const auto& c : classes) all.push_back(count_cell(find(r, {"data", counts_key, "all"}), c));
   t.rows.push_back(all);
   return t;
 }

@@ -65,7 +65,7 @@ json write_fake_experiment(const std::string& dir, const FakeExperimentOptions& 
                  {"folds", o.cv ? 3 : 0}, {"weights", ""}, {"selection_metric", "MGMT.auroc_macro"}};
   r["data"] = {{"source", "synthetic-release"}, {"format", "derm7pt"}, {"cases", 3 * o.cases},
                {"splits", {{"train", o.cases}, {"valid", o.cases}, {"test", o.cases}}},
-               {"class_counts", {{"all", {{"NONE", 40}, {"CLNC", 160}, {"EXC", 160}}},
+               {"management", {{"all", {{"NONE", 40}, {"CLNC", 160}, {"EXC", 160}}},
                                  {"test", {{"NONE", 14}, {"CLNC", 53}, {"EXC", 53}}}}}};
   const std::vector<std::pair<std::string, double>> models{{"MGMT_infr", 0.4}, {"MGMT_pred", 0.8},
                                                            {"MGMT_multi", 1.0}};

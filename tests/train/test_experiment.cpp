@@ -1,0 +1,185 @@
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "core/error.h"
+#include "core/files.h"
+#include "data/load.h"
+#include "data/synth.h"
+#include "train/experiment.h"
+#include "test_util.h"
+
+using namespace skintriage;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+TEST(Experiment, StratifiedFoldsAreBalancedDisjointAndSeeded) {
+  std::vector<int> positions, labels;
+  for (int i = 0; i < 100; ++i) {
+    positions.push_back(i * 2);  // positions need not be 0..n-1
+    labels.push_back(i < 11 ? 0 : (i < 56 ? 1 : 2));
+  }
+  auto folds = stratified_folds(positions, labels, 3, 7);
+  ASSERT_EQ(folds.size(), 3u);
+  std::set<int> seen;
+  for (const auto& f : folds) {
+    EXPECT_GE(f.size(), 33u);
+    EXPECT_LE(f.size(), 34u);
+    std::map<int, int> per_class;
+    for (int p : f) {
+      EXPECT_TRUE(seen.insert(p).second) << "position in two folds: " << p;
+      per_class[labels[static_cast<size_t>(p / 2)]]++;
+    }
+    EXPECT_NEAR(per_class[0], 11.0 / 3, 1.0);
+    EXPECT_NEAR(per_class[1], 45.0 / 3, 1.0);
+    EXPECT_NEAR(per_class[2], 44.0 / 3, 1.0);
+  }
+  EXPECT_EQ(seen.size(), 100u);
+  EXPECT_EQ(stratified_folds(positions, labels, 3, 7), folds);
+  EXPECT_NE(stratified_folds(positions, labels, 3, 8), folds);
+  EXPECT_THROW(stratified_folds(positions, labels, 1, 7), InputError);
+}
+
+TEST(Experiment, CvSplitCarvesValidationFromTheTrainingPart) {
+  Dataset data;
+  data.heads = {HeadSpec{"MGMT", {"NONE", "CLNC", "EXC"}}};
+  std::vector<int> positions, labels;
+  for (int i = 0; i < 90; ++i) {
+    Case c;
+    c.id = "c" + std::to_string(i);
+    c.labels["MGMT"] = i % 3;
+    data.cases.push_back(c);
+    positions.push_back(i);
+    labels.push_back(i % 3);
+  }
+  auto folds = stratified_folds(positions, labels, 3, 1);
+  for (int f = 0; f < 3; ++f) {
+    SplitSpec s = cv_split(data, folds, f, 0.25, 1);
+    EXPECT_EQ(s.test, folds[static_cast<size_t>(f)]);
+    EXPECT_EQ(s.train.size() + s.valid.size() + s.test.size(), 90u);
+    std::set<int> all(s.train.begin(), s.train.end());
+    for (int p : s.valid) EXPECT_TRUE(all.insert(p).second);
+    for (int p : s.test) EXPECT_TRUE(all.insert(p).second);
+    EXPECT_EQ(all.size(), 90u);
+    // 25% of each class of the 60 training-part cases: 5 per class.
+    std::map<int, int> per_class;
+    for (int p : s.valid) per_class[p % 3]++;
+    EXPECT_EQ(per_class[0], 5);
+    EXPECT_EQ(per_class[1], 5);
+    EXPECT_EQ(per_class[2], 5);
+    EXPECT_EQ(cv_split(data, folds, f, 0.25, 1).valid, s.valid);
+  }
+  EXPECT_THROW(cv_split(data, folds, 0, 1.5, 1), InputError);
+}
+
+TEST(Experiment, CommandLineRejectsBadDataClearly) {
+  std::string out;
+  std::string dir = testutil::temp_dir("exp_cli");
+  int rc = testutil::run_command(testutil::cli_binary() + " experiment --data " + dir + "/missing --out " + dir +
+                                     "/out --no-cv",
+                                 out);
+  EXPECT_EQ(rc, 2) << out;
+  EXPECT_NE(out.find("missing"), std::string::npos) << out;
+  EXPECT_FALSE(fs::exists(dir + "/out/results.json"));
+}
+
+// The whole protocol on a small synthetic release with the shared pretrained MobileNetV2 (frozen features).
+TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
+  std::string shared = testutil::shared_dir();
+  std::string weights = shared + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
+  if (shared.empty() || !file_exists(weights)) GTEST_SKIP() << "shared MobileNetV2 weights absent";
+  std::string dir = testutil::temp_dir("experiment");
+  SynthOptions so;
+  so.cases = 150;
+  so.seed = 3;
+  so.width = 192;
+  so.height = 128;
+  write_synthetic_release(join_path(dir, "release"), so);
+  Dataset data = load_dataset(join_path(dir, "release"));
+
+  ExperimentOptions o;
+  o.out_dir = join_path(dir, "out");
+  o.base.mode = "features";
+  o.base.weights = weights;
+  o.base.epochs = 25;
+  o.base.lr = 3e-3;
+  o.base.feature_views = 2;
+  o.base.image_size = 160;
+  o.base.progress = false;
+  o.bootstrap = 300;
+  auto t0 = std::chrono::steady_clock::now();
+  json r = run_experiment(data, o);
+  double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::cout << "experiment on 150 synthetic cases: " << seconds << " s\n";
+
+  // Majority-class rate of the test split.
+  std::map<int, int> counts;
+  for (int p : data.split("test")) counts[data.cases[static_cast<size_t>(p)].labels.at("MGMT")]++;
+  int majority = 0;
+  for (auto& [k, n] : counts) majority = std::max(majority, n);
+  double majority_rate = static_cast<double>(majority) / static_cast<double>(data.split("test").size());
+  for (const char* model : {"MGMT_pred", "MGMT_multi"}) {
+    const json& m = r["official"][model];
+    std::cout << model << " accuracy " << m["accuracy"] << " auroc " << m["auroc_macro"] << " (majority "
+              << majority_rate << ")\n";
+    EXPECT_GT(m["accuracy"].get<double>(), majority_rate + 0.05) << model;
+    EXPECT_GT(m["auroc_macro"].get<double>(), 0.7) << model;
+  }
+  std::cout << "MGMT_infr accuracy " << r["official"]["MGMT_infr"]["accuracy"] << " auroc "
+            << r["official"]["MGMT_infr"]["auroc_macro"] << "\n";
+  EXPECT_GT(r["official"]["MGMT_infr"]["auroc_macro"].get<double>(), 0.6);
+
+  // Documented shape.
+  for (const char* model : {"MGMT_infr", "MGMT_pred", "MGMT_multi"}) {
+    const json& m = r["official"][model];
+    for (const char* k : {"accuracy", "auroc_macro", "sensitivity_macro", "specificity_macro", "precision_macro",
+                          "confusion", "over_excision", "heads", "ci"})
+      EXPECT_TRUE(m.contains(k)) << model << " " << k;
+    for (const char* c : {"NONE", "CLNC", "EXC"})
+      for (const char* k : {"sensitivity", "specificity", "precision", "auroc"})
+        EXPECT_TRUE(m["per_class"][c].contains(k)) << model << " " << c << " " << k;
+    EXPECT_EQ(m["confusion"].size(), 3u);
+    double lo = m["ci"]["accuracy"][0].get<double>(), hi = m["ci"]["accuracy"][1].get<double>();
+    EXPECT_LE(lo, m["accuracy"].get<double>());
+    EXPECT_GE(hi, m["accuracy"].get<double>());
+    const json& s = r["cv"][model];
+    EXPECT_EQ(s["folds"].size(), 3u) << model;
+    EXPECT_TRUE(s["mean"]["accuracy"].is_number()) << model;
+    EXPECT_TRUE(s["std"]["auroc_macro"].is_number()) << model;
+    EXPECT_TRUE(fs::exists(join_path(o.out_dir, "runs/official/" + std::string(model) + "/seed1/log.csv")));
+    for (int f = 1; f <= 3; ++f)
+      EXPECT_TRUE(fs::exists(join_path(o.out_dir, "runs/cv/fold" + std::to_string(f) + "/" + model +
+                                                      "/predictions_test.csv")));
+  }
+  for (const char* in : {"C", "CM", "D", "DM", "CD", "CDM"}) EXPECT_TRUE(r["official"]["ablation"].contains(in)) << in;
+  EXPECT_EQ(r["official"]["ablation"]["CDM"]["accuracy"], r["official"]["MGMT_multi"]["accuracy"]);
+  // MGMT_multi also reports its diagnosis and seven criteria heads.
+  for (const char* h : {"DIAG", "PN", "STR", "PIG", "RS", "DaG", "BWV", "VS"}) {
+    EXPECT_TRUE(r["official"]["MGMT_multi"]["heads"].contains(h)) << h;
+    EXPECT_TRUE(r["official"]["MGMT_multi"]["heads"][h].contains("auroc_macro")) << h;
+  }
+  EXPECT_TRUE(r["official"]["MGMT_infr"]["heads"].contains("DIAG"));
+  ASSERT_EQ(r["paired_tests"].size(), 2u);
+  EXPECT_TRUE(r["paired_tests"][0]["mcnemar"]["p_exact"].is_number());
+  EXPECT_TRUE(r["paired_tests"][0]["delong"].contains("EXC"));
+  EXPECT_TRUE(r["relative_improvement"]["cv"]["MGMT_pred_over_MGMT_infr"]["accuracy"]["mean"].is_number());
+  EXPECT_DOUBLE_EQ(r["paper"]["official"]["MGMT_multi"]["accuracy"].get<double>(), 0.7367);
+  // The saved file is what was returned; results.md and report.html are there.
+  EXPECT_EQ(json::parse(read_text_file(join_path(o.out_dir, "results.json"))), r);
+  std::string md = read_text_file(join_path(o.out_dir, "results.md"));
+  EXPECT_NE(md.find("Table 2"), std::string::npos);
+  std::string html = read_text_file(join_path(o.out_dir, "report.html"));
+  EXPECT_NE(html.find("id=\"roc-EXC\""), std::string::npos);
+  EXPECT_EQ(html.find("http://"), std::string::npos);
+  // The management predictions of the official models are in the predictions CSV format.
+  std::string csv = read_text_file(join_path(o.out_dir, "runs/official/MGMT_infr/predictions_test.csv"));
+  EXPECT_EQ(csv.rfind("case,label,p_NONE,p_CLNC,p_EXC", 0), 0u) << csv.substr(0, 80);
+  EXPECT_TRUE(fs::exists(join_path(o.out_dir, "runs/official/MGMT_infr/priors.json")));
+  if (const char* keep = std::getenv("SKINTRIAGE_EXPERIMENT_COPY")) {
+    // Lets a developer keep the synthetic run (e.g. for docs/report.png).
+    fs::copy(o.out_dir, keep, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
+  }
+}
