@@ -54,11 +54,13 @@ struct TrainConfig {
                                           ///< active, else the first head's auroc_macro
   int patience = 0;                       ///< early stopping after this many epochs without improvement (0 = off)
   // --- backbone and images
-  std::string arch = "mobilenet_v2";      ///< used when `weights` is empty or to check the detected one
+  std::string arch = "auto";              ///< "auto": detected from `weights` (mobilenet_v2 without weights);
+                                          ///< a name is checked against the detected one
   std::string weights;                    ///< pretrained backbone .pth ("" = random init)
   std::string preprocessing = "auto";     ///< "auto" (sidecar, else inferred), "tf" or "torchvision"
   int image_size = 0;                     ///< network input side (0 = the backbone's default)
-  int crop_border = 25;                   ///< pixels cut from each side of every image first
+  int crop_border = -1;                   ///< pixels cut from each side of every image first
+                                          ///< (-1 = the dataset's own: 25 for derm7pt, 0 for manifests)
   AugmentConfig augment;
   int feature_views = 4;                  ///< features mode: cached views per image (view 0 = unaugmented)
   std::string cache_dir;                  ///< features mode: embedding cache ("" = RUN/../.skintriage_cache,

@@ -47,6 +47,6 @@ std::vector<std::vector<double>> infer_management(const std::vector<std::vector<
                                                   const ManagementPriors& priors);
 
 /// Index of the largest value (first on ties).
-int argmax(const std::vector<double>& v);
+int argmax_class(const std::vector<double>& v);
 
 }  // namespace skintriage
