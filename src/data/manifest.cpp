@@ -196,7 +196,13 @@ Dataset load_manifest(const std::string& csv_path, const DataOptions& options, s
     std::map<std::string, int> by_id;
     for (size_t i = 0; i < data.cases.size(); ++i) by_id[data.cases[i].id] = static_cast<int>(i);
     std::map<int, std::string> owner;
-    for (const auto& [name, file] : options.split_files) {
+    // train, valid, test first (so a duplicate is reported in the later split), then any others.
+    std::vector<std::pair<std::string, std::string>> ordered;
+    for (const char* known : {"train", "valid", "test"})
+      if (options.split_files.count(known)) ordered.push_back({known, options.split_files.at(known)});
+    for (const auto& kv : options.split_files)
+      if (kv.first != "train" && kv.first != "valid" && kv.first != "test") ordered.push_back(kv);
+    for (const auto& [name, file] : ordered) {
       std::string path = resolve_aside(base, file);
       if (!file_exists(path) && file_exists(file)) path = file;
       CsvTable st;

@@ -162,7 +162,7 @@ std::vector<SynthCase> make_cases(int n, uint64_t seed) {
     if (g == "MEL" || g == "BCC") {
       mgmt = "excision";
     } else if (g == "NEV") {
-      double p_exc = std::min(0.9, 0.15 + 0.12 * score);
+      double p_exc = std::min(0.9, 0.22 + 0.12 * score);
       double u = rng.uniform();
       mgmt = u < 0.02 ? "no further examination" : (u < 0.02 + 0.98 * p_exc ? "excision" : "clinical follow up");
     } else {
