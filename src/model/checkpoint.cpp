@@ -161,9 +161,11 @@ PretrainedBackbone load_backbone(const std::string& weights_path, const std::str
                                  const std::string& mode) {
   StateDict state = load_state_dict(weights_path);
   PretrainedBackbone out;
+  std::string detected = detect_architecture(state);
+  if (!detected.empty() && !arch.empty() && detected != arch)
+    throw InputError(weights_path + ": the tensors are those of " + detected + ", not " + arch);
   out.preprocessing = resolve_preprocessing(weights_path, state, arch, mode);
   const std::string& a = out.preprocessing.arch;
-  std::string detected = detect_architecture(state);
   if (!detected.empty() && detected != a)
     throw InputError(weights_path + ": the tensors are those of " + detected + ", not " + a);
   int64_t classes = with_classifier ? classifier_classes(state, a) : 0;
@@ -188,10 +190,10 @@ ModelBundle make_pretrained_model(const MultimodalNetOptions& options, const std
     m.preprocessing.source = "random-init:" + std::string(mode == "tf" ? "tf" : "torchvision");
   } else {
     StateDict state = load_state_dict(weights_path);
-    m.preprocessing = resolve_preprocessing(weights_path, state, options.arch, mode, input_size);
     std::string detected = detect_architecture(state);
     if (!detected.empty() && detected != options.arch)
       throw InputError(weights_path + ": the tensors are those of " + detected + ", not " + options.arch);
+    m.preprocessing = resolve_preprocessing(weights_path, state, options.arch, mode, input_size);
     for (const std::string modality : {"clinic", "derm"}) {
       if ((modality == "clinic" && !options.uses_clinic()) || (modality == "derm" && !options.uses_derm())) continue;
       auto backbone = m.net->backbone(modality);
