@@ -30,6 +30,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/blas.h"
 #include "core/csv.h"
 #include "core/error.h"
 #include "core/files.h"
@@ -249,7 +250,7 @@ int main(int argc, char** argv) {
   std::string work_dir = std::filesystem::temp_directory_path().string();
   int64_t gemm_n = 2048;
   int epoch_batch = 16, epoch_workers = 2, epoch_count = 2;
-  bool skip_compute = false, no_mkldnn = false;
+  bool skip_compute = false, no_mkldnn = false, keep_blas = false;
   Iterations it;
   app.add_option("--threads", threads, "LibTorch threads (default: the core count)");
   app.add_option("--archs", archs, "comma-separated architectures");
@@ -265,9 +266,13 @@ int main(int argc, char** argv) {
   app.add_flag("--skip-compute", skip_compute, "only the epoch benchmark");
   app.add_flag("--channels-last", it.channels_last, "investigation: NHWC weights and inputs");
   app.add_flag("--no-mkldnn", no_mkldnn, "investigation: disable oneDNN for convolutions");
+  app.add_flag("--keep-blas", keep_blas, "investigation: skip tune_blas() (keep OpenBLAS's own kernel choice)");
   app.add_option("--out", out, "write the JSON here (default: stdout)");
   CLI11_PARSE(app, argc, argv);
 
+  // What the skintriage CLI does first: BLAS kernels that fit the CPU, then the thread count.
+  const std::string blas = keep_blas ? "OpenBLAS core " + skintriage::blas_core_name() + " (kept)"
+                                     : skintriage::tune_blas();
   try {
     torch::set_num_threads(threads);
     if (no_mkldnn) at::globalContext().setUserEnabledMkldnn(false);
@@ -275,6 +280,7 @@ int main(int argc, char** argv) {
     res["side"] = "skintriage";
     res["libtorch"] = TORCH_VERSION;
     res["threads"] = torch::get_num_threads();
+    res["blas"] = blas;
     res["mkldnn_enabled"] = at::globalContext().userEnabledMkldnn();
     res["channels_last"] = it.channels_last;
     res["archs"] = Json::object();
