@@ -184,6 +184,14 @@ def read_release(root):
         rows = list(csv.DictReader(f))
     with open(os.path.join(root, "meta", "train_indexes.csv"), newline="") as f:
         train = [int(r["indexes"]) for r in csv.DictReader(f)]
+    # Image paths are matched case-insensitively, as skintriage's loader does (the release mixes case).
+    images = os.path.join(root, "images")
+    on_disk = {}
+    for folder, _, files in os.walk(images):
+        for f in files:
+            full = os.path.join(folder, f)
+            on_disk[os.path.relpath(full, images).lower()] = full
+    resolve = lambda rel: on_disk[rel.lower()]
     locations = sorted({r["location"] for r in rows})
     vocab = {c: sorted({r[c] for r in rows}) for c in HEAD_COLUMNS}
     cases = []
@@ -197,8 +205,8 @@ def read_release(root):
             meta[11 + ["flat", "nodular", "palpable"].index(r["elevation"])] = 1.0
         # Timing does not depend on the exact grouping of raw strings into classes.
         labels = [vocab[c].index(r[c]) % k for c, k in zip(HEAD_COLUMNS, HEAD_CLASSES)]
-        clinic = None if r["clinic"] == r["derm"] else os.path.join(root, "images", r["clinic"])
-        cases.append((clinic, os.path.join(root, "images", r["derm"]), meta, labels))
+        clinic = None if r["clinic"] == r["derm"] else resolve(r["clinic"])
+        cases.append((clinic, resolve(r["derm"]), meta, labels))
     return cases
 
 

@@ -28,8 +28,10 @@ def machine():
                     mem = int(line.split()[1]) / 1024 / 1024
     except OSError:
         pass
+    # Load averages over the last 1/5/15 minutes: other work on the machine during the run
+    # (anything above 0 competes with the benchmark for the same cores).
     return {"nproc": os.cpu_count(), "cpu": model, "memory_gib": round(mem, 1),
-            "kernel": platform.release()}
+            "kernel": platform.release(), "loadavg": list(os.getloadavg())}
 
 
 def main():
@@ -111,11 +113,14 @@ def main():
         lines.append(f"| ResNet-50 frozen features >= {TARGET_PEAK:.0%} of GEMM peak | {r50_frac:.0%} "
                      f"({r50['features_gflops']:.1f} of {peak:.1f} GFLOP/s) | "
                      f"{'yes' if targets['resnet50_features_fraction_of_gemm_peak']['met'] else 'no'} |")
+    m = machine()
+    lines += ["", f"machine: {m['nproc']} x {m['cpu']}, {m['memory_gib']} GiB; load average during the run "
+              f"(1/5/15 min): {' / '.join(f'{x:.1f}' for x in m['loadavg'])}"]
     if a.seconds:
-        lines += ["", f"harness wall time: {a.seconds / 60:.1f} min"]
+        lines += [f"harness wall time: {a.seconds / 60:.1f} min"]
     print("\n".join(lines))
 
-    res = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), "seconds": a.seconds,
+    res = {"date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": m, "seconds": a.seconds,
            "rows": out_rows, "targets": targets, "gemm_peak_gflops": peak,
            "raw": {"skintriage_compute": sc, "pytorch_compute": pc, "skintriage_epoch": se, "pytorch_epoch": pe}}
     tmp = a.out + ".tmp"

@@ -8,7 +8,10 @@
 # skintriage/PyTorch and writes it all as BUILD_DIR/bench/latest.json.
 #
 # Environment: BENCH_THREADS (default: nproc), BENCH_CASES (synthetic release size, default 400),
-# SKINTRIAGE_PYTHON (default /usr/bin/python3), BENCH_OUT (results folder, default BUILD_DIR/bench).
+# BENCH_ARCHS (default: all four), BENCH_REPEATS (timed repeats, median kept, default 3),
+# BENCH_B1_ITERS (batch-1 calls per repeat, default 5), BENCH_PY_WORKERS (DataLoader num_workers to try,
+# default 0,1,2), SKINTRIAGE_PYTHON (default /usr/bin/python3), BENCH_OUT (results folder, default
+# BUILD_DIR/bench). Smaller values give a quicker, noisier run.
 set -eu
 
 if [ $# -ne 1 ]; then
@@ -23,6 +26,11 @@ PY=${SKINTRIAGE_PYTHON:-/usr/bin/python3}
 THREADS=${BENCH_THREADS:-$(nproc)}
 CASES=${BENCH_CASES:-400}
 OUT=${BENCH_OUT:-$BUILD/bench}
+ARCHS=${BENCH_ARCHS:-mobilenet_v2,resnet18,resnet50,inception_v3}
+REPEATS=${BENCH_REPEATS:-3}
+B1=${BENCH_B1_ITERS:-5}
+PYW=${BENCH_PY_WORKERS:-0,1,2}
+COMMON="--threads $THREADS --archs $ARCHS --repeats $REPEATS --b1-iters $B1"
 for f in "$CLI" "$BENCH"; do
   if [ ! -x "$f" ]; then
     echo "error: $f not built (run: make bench, or cmake --build $BUILD --target skintriage skintriage_bench)" >&2
@@ -42,15 +50,15 @@ fi
 
 START=$(date +%s)
 echo "== compute, skintriage ($THREADS threads)" >&2
-"$BENCH" --threads "$THREADS" --out "$OUT/skintriage_compute.json"
+"$BENCH" $COMMON --out "$OUT/skintriage_compute.json"
 echo "== compute, PyTorch ($THREADS threads)" >&2
-"$PY" "$HERE/bench_pytorch.py" --threads "$THREADS" --out "$OUT/pytorch_compute.json"
+"$PY" "$HERE/bench_pytorch.py" $COMMON --out "$OUT/pytorch_compute.json"
 echo "== training epochs, skintriage" >&2
 "$BENCH" --threads "$THREADS" --skip-compute --epoch "$RELEASE" --epochs 2 --work-dir "$OUT" \
   --out "$OUT/skintriage_epoch.json"
-echo "== training epoch, PyTorch DataLoader (num_workers 0, 1, 2)" >&2
+echo "== training epoch, PyTorch DataLoader (num_workers $PYW)" >&2
 "$PY" "$HERE/bench_pytorch.py" --threads "$THREADS" --skip-compute --epoch "$RELEASE" \
-  --out "$OUT/pytorch_epoch.json"
+  --epoch-workers "$PYW" --out "$OUT/pytorch_epoch.json"
 END=$(date +%s)
 
 "$PY" "$HERE/compare.py" --seconds $((END - START)) --out "$OUT/latest.json" \

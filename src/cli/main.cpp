@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "core/blas.h"
 #include "core/error.h"
 
 namespace {
@@ -41,6 +42,7 @@ int thread_count() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  skintriage::tune_blas();  // before any BLAS call: OpenBLAS's generic fallback kernels are ~6x slower
   torch::set_num_threads(thread_count());
 
   CLI::App app{"skintriage: predict the clinical management of skin lesions (excise / follow up / none)"};
