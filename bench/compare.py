@@ -75,11 +75,11 @@ def main():
 
     lines = [f"threads: skintriage {sc['threads']}, PyTorch {pc['threads']}; epoch: {e['arch']}, batch "
              f"{e['batch']}, skintriage {e['workers']} worker threads, PyTorch num_workers={pe_['best_workers']} "
-             f"(best of {', '.join(pe_['by_workers'])})", "",
+             f"(tried: {', '.join(pe_['by_workers'])})", "",
              "| figure | skintriage | PyTorch | unit | ratio |", "|---|---:|---:|---|---:|"]
     out_rows = []
     for fig, s, p, unit, kind in rows:
-        ratio = s / p if p > 0 else None
+        ratio = s / p if p > 0 and s > 0 else None
         out_rows.append({"figure": fig, "skintriage": s, "pytorch": p, "unit": unit, "kind": kind,
                          "ratio": ratio})
         r = f"{ratio:.2f}x" if ratio is not None and kind != "memory" else (

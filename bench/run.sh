@@ -31,12 +31,13 @@ REPEATS=${BENCH_REPEATS:-3}
 B1=${BENCH_B1_ITERS:-5}
 PYW=${BENCH_PY_WORKERS:-0,1,2}
 COMMON="--threads $THREADS --archs $ARCHS --repeats $REPEATS --b1-iters $B1"
-for f in "$CLI" "$BENCH"; do
-  if [ ! -x "$f" ]; then
-    echo "error: $f not built (run: make bench, or cmake --build $BUILD --target skintriage skintriage_bench)" >&2
+need() {
+  if [ ! -x "$1" ]; then
+    echo "error: $1 not built (run: make bench, or cmake --build $BUILD --target skintriage skintriage_bench)" >&2
     exit 2
   fi
-done
+}
+need "$BENCH"
 if ! "$PY" -c "import torch, torchvision, PIL" 2>/dev/null; then
   echo "error: $PY cannot import torch, torchvision and PIL (Debian: apt-get install python3-torch python3-torchvision python3-pil)" >&2
   exit 2
@@ -44,6 +45,7 @@ fi
 mkdir -p "$OUT"
 RELEASE=$OUT/synth_release_$CASES
 if [ ! -f "$RELEASE/meta/meta.csv" ]; then
+  need "$CLI"
   echo "== writing a synthetic release of $CASES cases (768x512 JPEGs) to $RELEASE" >&2
   "$CLI" synth --out "$RELEASE" --cases "$CASES" --seed 1 --size 768x512 >&2
 fi
