@@ -14,6 +14,7 @@ namespace skintriage::cli {
 void register_experiment(CLI::App& app) {
   struct Options {
     std::string data, out, config, weights, mode, priors = "train";
+    int features_hidden = 128;
     int seeds = 1, folds = 3, epochs = 0, batch_size = 0, bootstrap = 2000;
     double lr = 0, cv_valid_fraction = 0;
     long seed = -1;
@@ -44,6 +45,9 @@ void register_experiment(CLI::App& app) {
       ->check(CLI::Range(0, 1000000));
   cmd->add_option("--cv-valid-fraction", opt->cv_valid_fraction,
                   "Share of each CV training part used for validation (default: the official split's)");
+  cmd->add_option("--features-hidden", opt->features_hidden,
+                  "Features mode: shared hidden layer width when the config has linear heads (0 = linear heads)")
+      ->check(CLI::Range(0, 100000));
   cmd->add_flag("--no-report", opt->no_report, "Do not write report.html");
   cmd->add_flag("--no-progress", opt->no_progress, "No per-epoch progress output");
   cmd->callback([opt]() {
@@ -64,6 +68,7 @@ void register_experiment(CLI::App& app) {
     o.bootstrap = opt->bootstrap;
     o.cv_valid_fraction = opt->cv_valid_fraction;
     o.report = !opt->no_report;
+    o.features_hidden = opt->features_hidden;
     Dataset data = load_dataset(opt->data);
     run_experiment(data, o);
     std::cout << "wrote " << opt->out << "/results.json, results.md" << (o.report ? ", report.html" : "") << "\n";

@@ -82,6 +82,7 @@ class Protocol {
     if (model == "MGMT_infr") cfg.heads = {kDiag};
     else if (model == "MGMT_pred") cfg.heads = {kMgmt};
     else cfg.heads = all_heads_;
+    if (cfg.mode == "features" && cfg.hidden == 0) cfg.hidden = o_.features_hidden;
     if (cfg.cache_dir.empty()) cfg.cache_dir = join_path(o_.out_dir, ".skintriage_cache");
 
     ManagementPriors priors;
@@ -369,6 +370,7 @@ json run_experiment(const Dataset& data, const ExperimentOptions& o) {
                  {"weights", o.base.weights},
                  {"selection_metric", o.base.resolved_selection_metric()},
                  {"bootstrap_resamples", o.bootstrap},
+                 {"hidden", o.base.mode == "features" && o.base.hidden == 0 ? o.features_hidden : o.base.hidden},
                  {"train", o.base.to_json()}};
   json data_summary = summarize_dataset(data);
   data_summary["source"] = data.source;

@@ -35,6 +35,10 @@ struct ExperimentOptions {
                                  ///< split's valid / (train + valid), or 0.25 when it has none
   int bootstrap = 2000;          ///< resamples for the 95% CIs (0 = no CIs)
   bool report = true;            ///< write report.html at the end
+  /// Features mode with linear heads (base.hidden == 0): width of the shared hidden layer every model gets.
+  /// Without one, frozen features make MGMT_multi's management head train exactly like MGMT_pred's (the heads
+  /// share no parameter), so multi-task learning could not matter. 0 keeps linear heads.
+  int features_hidden = 128;
 };
 
 /// Runs the whole protocol and writes the experiment folder; returns results.json's content.
