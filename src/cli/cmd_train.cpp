@@ -111,7 +111,7 @@ void run_train(const TrainArgs& a, CLI::App* cmd) {
   ro.resume = a.resume;
   TrainResult r = run_training(data, cfg, a.out, SplitSpec::from_dataset(data), ro);
   std::cout << "run: " << a.out << "\n"
-            << "best epoch " << r.best_epoch << " of " << r.epochs_run << ", " << cfg.resolved_selection_metric()
+            << "best epoch " << r.best_epoch << " of " << r.epochs_run << ", " << r.selection_metric
             << " = " << fixed(r.best_metric, 4) << " on valid\n";
   for (const char* split_name : {"valid", "test"}) {
     const json& m = r.metrics[split_name];

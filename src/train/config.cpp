@@ -226,7 +226,8 @@ void TrainConfig::validate(const std::string& where) const {
                                  "'" + selection_metric + "' is not auto, valid_loss or <HEAD>.<metric>"));
   if (selection_metric.find('.') != std::string::npos) {
     std::string head = selection_metric.substr(0, selection_metric.find('.'));
-    if (std::find(heads.begin(), heads.end(), head) == heads.end())
+    if (std::find(heads.begin(), heads.end(), head) == heads.end() &&
+        std::find(heads.begin(), heads.end(), "all") == heads.end())
       throw InputError(field_error(where, "selection_metric", "head '" + head + "' is not an active head"));
   }
 }

@@ -82,7 +82,7 @@ struct TrainConfig {
   static TrainConfig from_json(const nlohmann::json& j, const std::string& where);
   /// Checks values (modes, ranges); InputError naming `where` and the field.
   void validate(const std::string& where) const;
-  /// The selection metric with "auto" resolved.
+  /// The selection metric with "auto" resolved (run_training first expands heads "all").
   std::string resolved_selection_metric() const;
   /// Loss weight of a head.
   double head_weight(const std::string& head) const;

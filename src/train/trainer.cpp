@@ -494,9 +494,11 @@ TrainResult run_training(const Dataset& data, const TrainConfig& config_in, cons
   if (cfg.threads > 0) torch::set_num_threads(cfg.threads);
   const bool finetune = cfg.mode == "finetune";
   const int crop = cfg.crop_border >= 0 ? cfg.crop_border : data.crop_border;
-  const std::string metric_name = cfg.resolved_selection_metric();
-
   std::vector<HeadSpec> heads = active_heads(data, cfg, where);
+  cfg.heads.clear();
+  for (const auto& h : heads) cfg.heads.push_back(h.name);  // "all" expanded: the saved config is explicit
+  cfg.validate(where);
+  const std::string metric_name = cfg.resolved_selection_metric();
   cfg.arch = resolve_arch(cfg);
   cfg.crop_border = crop;
 
@@ -806,6 +808,7 @@ TrainResult run_training(const Dataset& data, const TrainConfig& config_in, cons
   result.epochs_run = rows.empty() ? 0 : rows.back().epoch;
   result.best_epoch = best_epoch;
   result.best_metric = best_metric;
+  result.selection_metric = metric_name;
   const bool finished = stopped_early || result.epochs_run >= cfg.epochs;
   if (!finished) {  // interrupted on purpose (stop_after_epochs): the checkpoint is the result
     result.seconds = now_seconds() - t_start;

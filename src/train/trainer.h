@@ -46,6 +46,7 @@ struct TrainResult {
   int best_epoch = 0;                   ///< 1-based epoch of the selected model
   int epochs_run = 0;                   ///< epochs actually run (early stopping may cut them)
   double best_metric = 0.0;             ///< selection metric of the best epoch on valid
+  std::string selection_metric;         ///< its name (e.g. "MGMT.auroc_macro")
   std::map<std::string, double> temperature;  ///< fitted per head on valid
   SplitPredictions valid, test;         ///< of the best model, calibrated
   nlohmann::json metrics;               ///< what metrics.json holds: {"valid": {head: {...}}, "test": {...}}

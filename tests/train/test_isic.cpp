@@ -1,0 +1,77 @@
+// Real images: frozen-feature training on ISIC 2017 dermoscopic images (shared folder) learns
+// melanoma. Skips when the shared material is absent.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+
+#include "core/csv.h"
+#include "core/files.h"
+#include "data/load.h"
+#include "test_util.h"
+#include "train/trainer.h"
+
+using namespace skintriage;
+
+TEST(IsicRealImages, FrozenFeaturesLearnMelanoma) {
+  std::string shared = testutil::shared_dir();
+  std::string isic = join_path(shared, "data/isic2017");
+  std::string weights = join_path(shared, "weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth");
+  if (shared.empty() || !file_exists(join_path(isic, "train_labels.csv")) || !file_exists(weights))
+    GTEST_SKIP() << "shared ISIC 2017 images or MobileNetV2 weights absent";
+
+  // Manifest: every training melanoma plus the first non-melanomas up to 600 images (every fifth
+  // of them held out as our validation split for model selection), and ISIC's 150 validation
+  // images as the untouched test split (absolute paths, dermoscopic modality only).
+  std::string dir = testutil::temp_dir("isic");
+  std::string manifest = "case,clinic,derm,split,melanoma\n";
+  int train_n = 0, train_mel = 0;
+  for (const char* split : {"train", "valid"}) {
+    CsvTable t = read_csv(join_path(isic, std::string(split) + "_labels.csv"));
+    int id = t.require_column("image_id"), mel = t.require_column("melanoma");
+    std::vector<size_t> rows(t.rows.size());
+    for (size_t r = 0; r < rows.size(); ++r) rows[r] = r;
+    if (std::string(split) == "train") {  // melanomas first, then others, each in file order
+      std::stable_sort(rows.begin(), rows.end(), [&](size_t a, size_t b) {
+        return (t.at(a, mel) == "1.0") > (t.at(b, mel) == "1.0");
+      });
+      rows.resize(600);
+    }
+    for (size_t k = 0; k < rows.size(); ++k) {
+      size_t r = rows[k];
+      std::string label = t.at(r, mel) == "1.0" ? "MEL" : "OTHER";
+      std::string ours = std::string(split) == "valid" ? "test" : (k % 5 == 4 ? "valid" : "train");
+      manifest += t.at(r, id) + ",," + join_path(isic, std::string(split) + "/" + t.at(r, id) + ".jpg") + "," + ours +
+                  "," + label + "\n";
+      if (std::string(split) == "train") {
+        ++train_n;
+        train_mel += label == "MEL";
+      }
+    }
+  }
+  ASSERT_EQ(train_n, 600);
+  ASSERT_EQ(train_mel, 374);
+  std::string path = join_path(dir, "isic.csv");
+  write_file_atomic(path, manifest);
+  Dataset data = load_dataset(path);
+  ASSERT_EQ(data.split("test").size(), 150u);
+  ASSERT_EQ(data.split("valid").size(), 120u);
+
+  TrainConfig c;
+  c.weights = weights;
+  c.inputs = "D";
+  c.heads = {"melanoma"};
+  c.feature_views = 2;
+  c.epochs = 30;
+  c.lr = 1e-3;
+  c.batch_size = 32;
+  c.class_weighting = "balanced";
+  c.progress = false;
+  c.cache_dir = join_path(dir, "cache");
+  TrainResult r = run_training(data, c, join_path(dir, "run"), SplitSpec::from_dataset(data));
+  double auc = r.metrics["test"]["melanoma"]["auroc_macro"].get<double>();
+  std::printf("ISIC 2017 melanoma, frozen MobileNetV2 features, 480 train / 120 select / 150 ISIC valid: "
+              "AUROC %.3f on ISIC valid (selection AUROC %.3f, best epoch %d, %.1fs, %.1fs extracting %d views)\n",
+              auc, r.best_metric, r.best_epoch, r.seconds, r.extract_seconds, r.cache_misses);
+  EXPECT_GT(auc, 0.75);
+}
