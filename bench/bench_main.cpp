@@ -6,7 +6,7 @@
 // batch 16 (forward + cross-entropy + backward + SGD), and frozen-feature extraction (feature map +
 // global average pooling at batch 32, what the features mode of training computes) in images/s and
 // GFLOP/s. FLOPs are counted from the shapes of the convolutions and linear layers the forward pass
-// actually runs (a RecordFunction observer on aten::convolution and aten::linear), 2 per
+// actually runs (a RecordFunction observer on aten::convolution, aten::addmm and aten::mm), 2 per
 // multiply-accumulate. The reference peak is the best single-precision GEMM the process can run,
 // measured in the same run: torch::mm (the BLAS LibTorch is linked to) and the same product as a
 // 1x1 convolution (oneDNN), best of several. With --epoch RELEASE it also times whole training
@@ -85,10 +85,14 @@ std::unique_ptr<at::ObserverContext> count_op(const at::RecordFunction& fn) {
       out_elems *= o;
     }
     g_flops += 2 * out_elems * w[1] * w[2] * w[3];
-  } else if (name == "aten::linear" && in.size() >= 2 && in[0].isTensor() && in[1].isTensor()) {
-    const auto& x = in[0].toTensor();
-    const auto w = in[1].toTensor().sizes();  // [out, in]
-    g_flops += 2 * (x.numel() / w[1]) * w[0] * w[1];
+  } else if ((name == "aten::addmm" && in.size() >= 3) || (name == "aten::mm" && in.size() >= 2)) {
+    // The C++ frontend's linear layers call addmm (2-D input with bias) or matmul -> mm directly,
+    // without an aten::linear frame, so the GEMMs themselves are counted.
+    const size_t a = name == "aten::addmm" ? 1 : 0;
+    if (in[a].isTensor() && in[a + 1].isTensor()) {
+      const auto m1 = in[a].toTensor().sizes(), m2 = in[a + 1].toTensor().sizes();  // [M,K] x [K,N]
+      if (m1.size() == 2 && m2.size() == 2) g_flops += 2 * m1[0] * m1[1] * m2[1];
+    }
   }
   return nullptr;
 }
