@@ -15,8 +15,9 @@ deps-test:
 	sh scripts/install-deps.sh test
 
 TESTS ?= ON
+BENCH ?= OFF
 build:
-	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSKINTRIAGE_BUILD_TESTS=$(TESTS)
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release -DSKINTRIAGE_BUILD_TESTS=$(TESTS) -DSKINTRIAGE_BUILD_BENCH=$(BENCH)
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: deps-build
@@ -28,7 +29,7 @@ test: deps-test
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
 bench: deps-test
-	$(MAKE) build
+	$(MAKE) build BENCH=ON
 	sh bench/run.sh $(BUILD)
 
 clean:
