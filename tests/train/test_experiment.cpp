@@ -93,7 +93,7 @@ TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
   if (shared.empty() || !file_exists(weights)) GTEST_SKIP() << "shared MobileNetV2 weights absent";
   std::string dir = testutil::temp_dir("experiment");
   SynthOptions so;
-  so.cases = 120;
+  so.cases = 150;
   so.seed = 3;
   so.width = 192;
   so.height = 128;
@@ -104,16 +104,16 @@ TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
   o.out_dir = join_path(dir, "out");
   o.base.mode = "features";
   o.base.weights = weights;
-  o.base.epochs = 12;
+  o.base.epochs = 25;
   o.base.lr = 3e-3;
-  o.base.feature_views = 1;
-  o.base.image_size = 128;
+  o.base.feature_views = 2;
+  o.base.image_size = 160;
   o.base.progress = false;
   o.bootstrap = 300;
   auto t0 = std::chrono::steady_clock::now();
   json r = run_experiment(data, o);
   double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::cout << "experiment on 120 synthetic cases: " << seconds << " s\n";
+  std::cout << "experiment on 150 synthetic cases: " << seconds << " s\n";
 
   // Majority-class rate of the test split.
   std::map<int, int> counts;
