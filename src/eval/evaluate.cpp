@@ -35,6 +35,18 @@ std::string ci_text(const nlohmann::json& ev, const std::string& name) {
   return "[" + fmt(ci["lower"]) + ", " + fmt(ci["upper"]) + "]";
 }
 
+// p-values: fixed decimals, scientific below 0.001 so a tiny p never prints as 0.
+std::string fmt_p(const nlohmann::json& v) {
+  if (v.is_null()) return "n/a";
+  double p = v.get<double>();
+  char buf[64];
+  if (p < 1e-3)
+    std::snprintf(buf, sizeof buf, "%.2e", p);
+  else
+    std::snprintf(buf, sizeof buf, "%.4f", p);
+  return buf;
+}
+
 }  // namespace
 
 nlohmann::json evaluate_predictions(const Predictions& p, const EvaluateOptions& o) {
@@ -83,6 +95,7 @@ nlohmann::json paired_tests(const Predictions& a, const Predictions& b, const Ev
   j["n"] = a.size();
   j["a"] = a.source;
   j["b"] = b.source;
+  j["classes"] = a.classes;
   j["mcnemar"] = to_json(mcnemar(ca, cb));
   nlohmann::json dl = nlohmann::json::object();
   for (size_t c = 0; c < a.classes.size(); ++c) {
@@ -93,11 +106,12 @@ nlohmann::json paired_tests(const Predictions& a, const Predictions& b, const Ev
       sa[i] = a.probs[i][c];
       sb[i] = b.probs[i][c];
     }
-    try {
-      dl[a.classes[c]] = to_json(delong_test(pos, sa, sb));
-    } catch (const InputError& e) {
-      dl[a.classes[c]] = {{"error", e.what()}};
-    }
+    DeLongResult d = delong_test(pos, sa, sb);
+    nlohmann::json jd = to_json(d);
+    if (!std::isfinite(d.variance))
+      jd["error"] = "DeLong needs at least 2 positive and 2 negative cases (have " + std::to_string(d.positives) +
+                    " and " + std::to_string(d.negatives) + ")";
+    dl[a.classes[c]] = jd;
   }
   j["delong"] = dl;
   return j;
@@ -165,19 +179,20 @@ std::string format_paired(const nlohmann::json& paired, const std::string& name_
   const auto& mc = paired["mcnemar"];
   out << "paired tests on " << paired["n"].get<long>() << " cases: A = " << name_a << ", B = " << name_b << "\n";
   out << "McNemar (correctness): only A right " << mc["only_a"].get<long>() << ", only B right "
-      << mc["only_b"].get<long>() << ", exact p = " << fmt(mc["p_exact"]) << ", mid-p = " << fmt(mc["p_midp"])
+      << mc["only_b"].get<long>() << ", exact p = " << fmt_p(mc["p_exact"]) << ", mid-p = " << fmt_p(mc["p_midp"])
       << "\n";
   out << "DeLong (one-vs-rest AUROC):\n" << pad("class", 8) << pad("AUROC A", 10) << pad("AUROC B", 10)
       << pad("diff", 10) << pad("z", 10) << "p\n";
-  for (auto it = paired["delong"].begin(); it != paired["delong"].end(); ++it) {
-    const auto& d = it.value();
-    out << pad(it.key(), 8);
+  for (const auto& cls : paired["classes"]) {
+    const std::string c = cls.get<std::string>();
+    const auto& d = paired["delong"][c];
+    out << pad(c, 8);
     if (d.contains("error")) {
       out << "undefined: " << d["error"].get<std::string>() << "\n";
       continue;
     }
     out << pad(fmt(d["auc_a"]), 10) << pad(fmt(d["auc_b"]), 10) << pad(fmt(d["diff"]), 10) << pad(fmt(d["z"], 3), 10)
-        << fmt(d["p"]) << "\n";
+        << fmt_p(d["p"]) << "\n";
   }
   return out.str();
 }

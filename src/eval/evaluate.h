@@ -27,7 +27,7 @@ nlohmann::json evaluate_predictions(const Predictions& p, const EvaluateOptions&
 
 /// Paired tests of two models on the same cases (`b` already aligned to `a`, see align_predictions):
 /// McNemar (exact and mid-p) on the correctness of the policy's decisions, DeLong per class (one-vs-rest).
-/// A class where DeLong is undefined (fewer than 2 positives or negatives) gets {"error": message}.
+/// A class where DeLong is undefined (fewer than 2 positives or negatives) gets null statistics and an "error".
 nlohmann::json paired_tests(const Predictions& a, const Predictions& b, const EvaluateOptions& options = {});
 
 /// Human-readable table of an evaluate_predictions() result (and of paired_tests() when not null).

@@ -307,7 +307,8 @@ double metric_by_name(const ClassificationMetrics& m, const std::string& name) {
   if (name == "kappa_quadratic") return m.kappa_quadratic;
   if (name == "ece") return m.ece;
   if (name == "brier") return m.brier;
-  if (name == "over_excision") return static_cast<double>(m.over_excision);
+  if (name == "over_excision")
+    return m.excision_class >= 0 ? static_cast<double>(m.over_excision) : std::numeric_limits<double>::quiet_NaN();
   if (name == "over_excision_rate") return m.over_excision_rate;
   throw InputError("unknown metric '" + name +
                    "' (accuracy, balanced_accuracy, auroc_macro, sensitivity_macro, specificity_macro, "

@@ -237,9 +237,16 @@ DeLongResult delong_test(const std::vector<bool>& positive, const std::vector<do
       throw InputError("DeLong: row " + std::to_string(i) + ": score is not finite");
   std::vector<size_t> pos, neg;
   for (size_t i = 0; i < n; ++i) (positive[i] ? pos : neg).push_back(i);
-  if (pos.size() < 2 || neg.size() < 2)
-    throw InputError("DeLong: need at least 2 positive and 2 negative cases (have " + std::to_string(pos.size()) +
-                     " and " + std::to_string(neg.size()) + ")");
+  DeLongResult res;
+  res.positives = static_cast<long>(pos.size());
+  res.negatives = static_cast<long>(neg.size());
+  if (pos.size() < 2 || neg.size() < 2) {
+    res.auc_a = auroc_binary(positive, scores_a);
+    res.auc_b = auroc_binary(positive, scores_b);
+    res.diff = res.auc_a - res.auc_b;
+    res.var_a = res.var_b = res.covariance = res.variance = res.z = res.p = kNaN;
+    return res;
+  }
   const double m = static_cast<double>(pos.size()), nn = static_cast<double>(neg.size());
 
   std::vector<double> v10[2], v01[2];
@@ -262,9 +269,6 @@ DeLongResult delong_test(const std::vector<bool>& positive, const std::vector<do
     for (size_t i = 0; i < x.size(); ++i) v10[r][i] = (tz[i] - tx[i]) / nn;
     for (size_t j = 0; j < y.size(); ++j) v01[r][j] = 1.0 - (tz[x.size() + j] - ty[j]) / m;
   }
-  DeLongResult res;
-  res.positives = static_cast<long>(pos.size());
-  res.negatives = static_cast<long>(neg.size());
   res.auc_a = auc[0];
   res.auc_b = auc[1];
   res.diff = auc[0] - auc[1];

@@ -90,8 +90,9 @@ struct DeLongResult {
 };
 
 /// DeLong, DeLong & Clarke-Pearson (1988) test of two correlated AUROCs on the same cases (binary truth),
-/// computed with midranks in O(n log n) (Sun & Xu 2014). InputError when sizes differ, a value is not finite,
-/// or there are fewer than 2 positives or 2 negatives (the variance needs two of each).
+/// computed with midranks in O(n log n) (Sun & Xu 2014). InputError when sizes differ or a score is not finite.
+/// Undefined parts are NaN, never an exception: the AUCs when either class is empty, and variances, z and p when
+/// there are fewer than 2 positives or 2 negatives (the structural-component variances need two of each).
 DeLongResult delong_test(const std::vector<bool>& positive, const std::vector<double>& scores_a,
                          const std::vector<double>& scores_b);
 nlohmann::json to_json(const DeLongResult& r);

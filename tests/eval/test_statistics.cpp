@@ -164,7 +164,15 @@ TEST(DeLong, IdenticalModelsAndErrors) {
   EXPECT_DOUBLE_EQ(r.z, 0.0);
   EXPECT_DOUBLE_EQ(r.p, 1.0);
   EXPECT_NEAR(r.auc_a, 5.0 / 6, 1e-12);
-  EXPECT_THROW(delong_test({true, false, false}, {1, 2, 3}, {1, 2, 3}), InputError);  // one positive
+  // One positive: the AUCs exist, the variance does not.
+  auto one = delong_test({true, false, false}, {3, 2, 1}, {1, 2, 3});
+  EXPECT_DOUBLE_EQ(one.auc_a, 1.0);
+  EXPECT_DOUBLE_EQ(one.auc_b, 0.0);
+  EXPECT_TRUE(std::isnan(one.variance));
+  EXPECT_TRUE(std::isnan(one.p));
+  EXPECT_TRUE(to_json(one)["p"].is_null());
+  auto none = delong_test({false, false}, {1, 2}, {1, 2});
+  EXPECT_TRUE(std::isnan(none.auc_a));
   EXPECT_THROW(delong_test(pos, s, {1, 2}), InputError);
   EXPECT_THROW(delong_test(pos, s, {0.1, 0.2, NAN, 0.3, 0.4}), InputError);
 }
