@@ -185,6 +185,9 @@ TEST(Predictor, TestTimeViewsAverageTheFlippedInputs) {
   CaseInput flat;
   flat.derm = cv::Mat(224, 224, CV_8UC3, cv::Scalar(180, 140, 120));
   flat.clinic = flat.derm.clone();
+  flat.sex = "male";
+  flat.location = "chest";
+  flat.elevation = "flat";
   o.tta = 8;
   auto f = p.predict(flat, o);
   EXPECT_LT(f.json["uncertainty"]["decision_probability_spread"].get<double>(), 1e-5);
