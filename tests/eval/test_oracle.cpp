@@ -22,32 +22,42 @@ constexpr double kTol = 1e-9;
 class Oracle : public ::testing::Test {
  protected:
   // CTest runs every test in its own process: the oracle output is cached in the working folder, keyed by the
-  // script's content, so Python runs once per build rather than once per test.
+  // script's content, so Python runs once per build rather than once per test. A failure here is recorded and
+  // reported by every test (gtest would otherwise show tests after a failed SetUpTestSuite as skipped).
   static void SetUpTestSuite() {
-    const std::string script = testutil::source_dir() + "/tests/tools/eval_oracle.py";
-    const std::string cached = "eval_oracle_" + hash_hex(read_text_file(script)) + ".json";
-    if (!file_exists(cached)) {
-      if (!testutil::python_has("numpy, scipy, sklearn")) {
-        skip_reason_ = "oracle python lacks numpy/scipy/sklearn: " + testutil::python();
-        return;
+    try {
+      const std::string script = testutil::source_dir() + "/tests/tools/eval_oracle.py";
+      const std::string cached = "eval_oracle_" + hash_hex(read_text_file(script)) + ".json";
+      if (!file_exists(cached)) {
+        if (!testutil::python_has("numpy, scipy, sklearn")) {
+          skip_reason_ = "oracle python lacks numpy/scipy/sklearn: " + testutil::python();
+          return;
+        }
+        std::string out = testutil::temp_dir("eval_oracle") + "/oracle.json", log;
+        std::string cmd = testutil::python() + " " + script + " --out " + out;
+        if (testutil::run_command(cmd, log) != 0) {
+          error_ = "oracle failed: " + cmd + "\n" + log;
+          return;
+        }
+        write_file_atomic(cached, read_text_file(out));
       }
-      std::string out = testutil::temp_dir("eval_oracle") + "/oracle.json", log;
-      std::string cmd = testutil::python() + " " + script + " --out " + out;
-      int rc = testutil::run_command(cmd, log);
-      ASSERT_EQ(rc, 0) << cmd << "\n" << log;
-      write_file_atomic(cached, read_text_file(out));
+      doc_ = json::parse(read_text_file(cached));
+    } catch (const std::exception& e) {
+      error_ = std::string("oracle set-up failed: ") + e.what();
     }
-    doc_ = json::parse(read_text_file(cached));
   }
   void SetUp() override {
     if (!skip_reason_.empty()) GTEST_SKIP() << skip_reason_;
+    ASSERT_TRUE(error_.empty()) << error_;
     ASSERT_FALSE(doc_.is_null()) << "oracle did not run";
   }
   static json doc_;
   static std::string skip_reason_;
+  static std::string error_;
 };
 json Oracle::doc_;
 std::string Oracle::skip_reason_;
+std::string Oracle::error_;
 
 // Expected value (null = undefined = NaN) against the computed one.
 void expect_value(const json& expected, double actual, const std::string& what) {
