@@ -140,7 +140,8 @@ const char* reason(int status) {
 void send_json(httplib::Response& res, int status, const nlohmann::json& j) {
   res.status = status;
   res.set_header("Cache-Control", "no-store");
-  res.set_content(j.dump(), "application/json");
+  // Request bytes echoed in messages or ids need not be UTF-8: replace them rather than fail.
+  res.set_content(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), "application/json");
 }
 
 void send_error(httplib::Response& res, int status, const std::string& message) {
