@@ -55,7 +55,7 @@ void color_jitter(cv::Mat& rgb, const AugmentConfig& c, SplitMix& rng) {
     cv::Mat gray;
     cv::cvtColor(f, gray, cv::COLOR_RGB2GRAY);
     double mean = cv::mean(gray)[0];
-    f = f * k + (1.0 - k) * mean;
+    f.convertTo(f, -1, k, (1.0 - k) * mean);
   }
   if (c.saturation > 0) {
     cv::Mat gray, gray3;
