@@ -576,8 +576,14 @@ StateDict load_state_dict(const std::string& path) {
     in.read(buf, 4);
     head.assign(buf, static_cast<size_t>(in.gcount()));
   }
-  if (head.size() == 4 && head.compare(0, 4, "PK\x03\x04", 4) == 0) return load_zip(path);
-  if (head.size() >= 2 && static_cast<uint8_t>(head[0]) == 0x80) return load_legacy(path, read_binary(path));
+  try {
+    if (head.size() == 4 && head.compare(0, 4, "PK\x03\x04", 4) == 0) return load_zip(path);
+    if (head.size() >= 2 && static_cast<uint8_t>(head[0]) == 0x80) return load_legacy(path, read_binary(path));
+  } catch (const c10::Error& e) {  // e.g. an absurd tensor size in a corrupt file
+    throw InputError(path + ": corrupt weight file (" + split(e.what_without_backtrace(), '\n')[0] + ")");
+  } catch (const std::bad_alloc&) {
+    throw InputError(path + ": corrupt weight file (a tensor larger than memory)");
+  }
   throw InputError(path + ": not a PyTorch weight file (neither a torch.save zip archive nor a legacy pickle)");
 }
 

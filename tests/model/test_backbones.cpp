@@ -28,11 +28,15 @@ const std::string& oracle_dir() {
   static std::string dir;
   static std::once_flag once;
   std::call_once(once, [] {
-    if (!python_has("torch, torchvision")) return;
     std::string key = hash_hex(read_text_file(oracle_script()) + python());
     std::string root = std::filesystem::absolute("model_oracle_cache").string();
-    make_dirs(root);
     std::string done = root + "/" + key;
+    if (std::filesystem::exists(done + "/zoo.json")) {
+      dir = done;
+      return;
+    }
+    if (!python_has("torch, torchvision")) return;
+    make_dirs(root);
     int lock = ::open((root + "/lock").c_str(), O_CREAT | O_RDWR, 0644);
     if (lock >= 0) ::flock(lock, LOCK_EX);
     if (!std::filesystem::exists(done + "/zoo.json")) {
