@@ -1,6 +1,7 @@
 #include "data/dataset.h"
 
 #include "core/error.h"
+#include "data/finish_load.h"
 
 namespace skintriage {
 
@@ -26,6 +27,15 @@ int Dataset::missing_clinical() const {
   int n = 0;
   for (const auto& c : cases) n += c.clinic_path.empty() ? 1 : 0;
   return n;
+}
+
+Dataset finish_load(Dataset data, const std::vector<std::string>& errors, std::vector<std::string>* errors_out) {
+  if (errors_out) {
+    errors_out->insert(errors_out->end(), errors.begin(), errors.end());
+    return data;
+  }
+  if (!errors.empty()) throw InputErrors(errors);
+  return data;
 }
 
 }  // namespace skintriage

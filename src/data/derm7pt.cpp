@@ -12,6 +12,7 @@
 #include "data/derm7pt_vocab.h"
 #include "data/image.h"
 #include "data/verify.h"
+#include "data/finish_load.h"
 
 namespace fs = std::filesystem;
 
@@ -100,14 +101,8 @@ Dataset load_derm7pt(const std::string& dir, const DataOptions& options, std::ve
   data.heads = derm7pt_heads();
   data.crop_border = options.crop_border < 0 ? 25 : options.crop_border;
 
-  auto finish = [&]() -> Dataset {
-    if (errors_out) {
-      errors_out->insert(errors_out->end(), errs.begin(), errs.end());
-      return data;
-    }
-    if (!errs.empty()) throw InputErrors(errs);
-    return data;
-  };
+  // Every return goes through here, so `data` is never used after it is moved out.
+  auto finish = [&]() { return finish_load(std::move(data), errs, errors_out); };
 
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {

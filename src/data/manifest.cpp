@@ -10,6 +10,7 @@
 #include "core/strings.h"
 #include "data/derm7pt_vocab.h"
 #include "data/verify.h"
+#include "data/finish_load.h"
 
 namespace fs = std::filesystem;
 
@@ -43,14 +44,8 @@ Dataset load_manifest(const std::string& csv_path, const DataOptions& options, s
   data.source = csv_path;
   data.format = "manifest";
   data.crop_border = options.crop_border < 0 ? 0 : options.crop_border;
-  auto finish = [&]() -> Dataset {
-    if (errors_out) {
-      errors_out->insert(errors_out->end(), errs.begin(), errs.end());
-      return data;
-    }
-    if (!errs.empty()) throw InputErrors(errs);
-    return data;
-  };
+  // Every return goes through here, so `data` is never used after it is moved out.
+  auto finish = [&]() { return finish_load(std::move(data), errs, errors_out); };
 
   CsvTable table;
   try {
