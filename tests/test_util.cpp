@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "core/error.h"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -70,6 +72,15 @@ int run_command(const std::string& command, std::string& output) {
 bool python_has(const std::string& modules) {
   std::string out;
   return run_command(python() + " -c 'import " + modules + "'", out) == 0;
+}
+
+std::string input_error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
 }
 
 }  // namespace skintriage::testutil

@@ -1,5 +1,6 @@
 // Helpers for the GoogleTest suite: environment paths, temp folders, running the CLI.
 #pragma once
+#include <functional>
 #include <string>
 
 namespace skintriage::testutil {
@@ -18,5 +19,7 @@ std::string temp_dir(const std::string& tag);
 int run_command(const std::string& command, std::string& output);
 /// True when `python()` can import every module in the comma-separated list.
 bool python_has(const std::string& modules);
+/// Runs `f`; the message of the InputError it throws, or "" when it throws none.
+std::string input_error_of(const std::function<void()>& f);
 
 }  // namespace skintriage::testutil

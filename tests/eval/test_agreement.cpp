@@ -5,17 +5,13 @@
 
 #include "core/error.h"
 #include "eval/agreement.h"
+#include "test_util.h"
 
 using namespace skintriage;
 
 namespace {
 std::string error_of(const std::string& csv) {
-  try {
-    parse_ratings_csv(csv, "ratings.csv");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return testutil::input_error_of([&] { parse_ratings_csv(csv, "ratings.csv"); });
 }
 }  // namespace
 

@@ -6,20 +6,12 @@
 
 #include "core/error.h"
 #include "eval/metrics.h"
+#include "test_util.h"
 
 using namespace skintriage;
 
 namespace {
 const std::vector<std::string> kMgmt = {"NONE", "CLNC", "EXC"};
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 }  // namespace
 
 TEST(Metrics, HandWorkedThreeClassExample) {
@@ -104,20 +96,20 @@ TEST(Metrics, ExplicitDecisionsOverrideArgmax) {
 TEST(Metrics, RejectsBadInputNamingTheRow) {
   const double nan = std::numeric_limits<double>::quiet_NaN(), inf = std::numeric_limits<double>::infinity();
   std::vector<std::vector<double>> ok = {{.5, .3, .2}, {.1, .1, .8}};
-  EXPECT_NE(error_of([&] { compute_metrics({}, {}, kMgmt); }).find("empty"), std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0, 1}, {{.5, .3, .2}, {.1, nan, .8}}, kMgmt); }).find("row 1"),
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({}, {}, kMgmt); }).find("empty"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0, 1}, {{.5, .3, .2}, {.1, nan, .8}}, kMgmt); }).find("row 1"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0, 1}, {{inf, .3, .2}, {.1, .1, .8}}, kMgmt); }).find("not finite"),
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0, 1}, {{inf, .3, .2}, {.1, .1, .8}}, kMgmt); }).find("not finite"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0, 3}, ok, kMgmt); }).find("out of range"), std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0, -1}, ok, kMgmt); }).find("row 1"), std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0, 1}, {{.5, .5}, {.1, .1, .8}}, kMgmt); }).find("expected 3"),
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0, 3}, ok, kMgmt); }).find("out of range"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0, -1}, ok, kMgmt); }).find("row 1"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0, 1}, {{.5, .5}, {.1, .1, .8}}, kMgmt); }).find("expected 3"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0, 1}, {{1.5, .3, .2}, {.1, .1, .8}}, kMgmt); }).find("outside [0, 1]"),
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0, 1}, {{1.5, .3, .2}, {.1, .1, .8}}, kMgmt); }).find("outside [0, 1]"),
             std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0, 1}, ok, kMgmt, {2, {0}}); }).find("decisions"), std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0, 1}, ok, kMgmt, {5, {}}); }).find("excision"), std::string::npos);
-  EXPECT_NE(error_of([&] { compute_metrics({0}, {{1.0}}, {"ONLY"}); }).find("2 classes"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0, 1}, ok, kMgmt, {2, {0}}); }).find("decisions"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0, 1}, ok, kMgmt, {5, {}}); }).find("excision"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { compute_metrics({0}, {{1.0}}, {"ONLY"}); }).find("2 classes"), std::string::npos);
 }
 
 TEST(Metrics, JsonHasResultsKeysAndLookupByName) {

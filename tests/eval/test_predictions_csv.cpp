@@ -10,12 +10,7 @@ using namespace skintriage;
 
 namespace {
 std::string error_of(const std::string& csv) {
-  try {
-    parse_predictions_csv(csv, "preds.csv");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return testutil::input_error_of([&] { parse_predictions_csv(csv, "preds.csv"); });
 }
 }  // namespace
 

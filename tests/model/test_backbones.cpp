@@ -212,22 +212,13 @@ TEST(StateDict, CppSavedBackboneLoadsStrictIntoTorchvision) {
   EXPECT_LT(j["max_abs_diff"].get<double>(), 1e-4);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(LoadInto, ListsEveryMissingUnexpectedAndWrongShapedTensorInOneError) {
   REQUIRE_ORACLE();
   std::string path = oracle_dir() + "/mobilenet_v2.pth";
   StateDict sd = load_state_dict(path);
   // Wrong classifier size: both classifier tensors are wrong-shaped.
   auto ten = make_backbone("mobilenet_v2", 10);
-  std::string msg = error_of([&] { load_into(*ten, sd, LoadOptions{}, path); });
+  std::string msg = testutil::input_error_of([&] { load_into(*ten, sd, LoadOptions{}, path); });
   EXPECT_NE(msg.find(path), std::string::npos) << msg;
   EXPECT_NE(msg.find("2 wrong-shaped"), std::string::npos) << msg;
   EXPECT_NE(msg.find("wrong shape: classifier.1.weight: file [1000,1280], model [10,1280]"), std::string::npos) << msg;
@@ -247,7 +238,7 @@ TEST(LoadInto, ListsEveryMissingUnexpectedAndWrongShapedTensorInOneError) {
     if (kv.first != "features.0.0.weight" && kv.first != "features.17.conv.3.running_var") edited.push_back(kv);
   edited.emplace_back("extra.weight", torch::zeros({2}));
   auto net = make_backbone("mobilenet_v2", 1000);
-  msg = error_of([&] { load_into(*net, edited, LoadOptions{}, "edited.pth"); });
+  msg = testutil::input_error_of([&] { load_into(*net, edited, LoadOptions{}, "edited.pth"); });
   EXPECT_NE(msg.find("2 missing, 1 unexpected, 0 wrong-shaped"), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing: features.0.0.weight [32,3,3,3]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing: features.17.conv.3.running_var [320]"), std::string::npos) << msg;
@@ -259,7 +250,7 @@ TEST(LoadInto, ListsEveryMissingUnexpectedAndWrongShapedTensorInOneError) {
 
   // A file of another architecture: hundreds of problems, one error naming what the file is.
   auto r18 = make_backbone("resnet18", 1000);
-  msg = error_of([&] { load_into(*r18, sd, LoadOptions{}, path); });
+  msg = testutil::input_error_of([&] { load_into(*r18, sd, LoadOptions{}, path); });
   EXPECT_NE(msg.find("the file looks like mobilenet_v2"), std::string::npos);
   EXPECT_NE(msg.find("missing: layer4.1.bn2.running_var"), std::string::npos);
   EXPECT_NE(msg.find("unexpected: features.18.1.weight"), std::string::npos);
@@ -276,23 +267,23 @@ TEST(LoadBackbone, DetectsArchitectureAndRejectsContradictions) {
   auto f = load_backbone(path, "resnet18", /*with_classifier=*/false);
   EXPECT_EQ(f.net->num_classes(), 0);
   EXPECT_THROW(f.net->classify(torch::zeros({1, 3, 64, 64})), InputError);
-  std::string msg = error_of([&] { load_backbone(path, "resnet50"); });
+  std::string msg = testutil::input_error_of([&] { load_backbone(path, "resnet50"); });
   EXPECT_NE(msg.find("resnet18, not resnet50"), std::string::npos) << msg;
 }
 
 TEST(StateDict, UnreadableFilesGiveInputErrorsNamingTheFile) {
   std::string dir = temp_dir("model_bad");
-  EXPECT_NE(error_of([&] { load_state_dict(dir + "/absent.pth"); }).find("absent.pth"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { load_state_dict(dir + "/absent.pth"); }).find("absent.pth"), std::string::npos);
   write_file_atomic(dir + "/text.pth", "hello, I am not a weight file");
-  EXPECT_NE(error_of([&] { load_state_dict(dir + "/text.pth"); }).find("not a PyTorch weight file"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { load_state_dict(dir + "/text.pth"); }).find("not a PyTorch weight file"), std::string::npos);
   // A truncated archive.
   save_state_dict(dir + "/good.pth", {{"w", torch::randn({64, 64})}});
   std::string bytes = read_text_file(dir + "/good.pth");
   write_file_atomic(dir + "/cut.pth", bytes.substr(0, bytes.size() / 2));
-  EXPECT_NE(error_of([&] { load_state_dict(dir + "/cut.pth"); }).find("cut.pth"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { load_state_dict(dir + "/cut.pth"); }).find("cut.pth"), std::string::npos);
   // A pickle whose opcodes are garbage after the protocol header.
   write_file_atomic(dir + "/junk.pth", std::string("\x80\x02\xff\xfe", 4));
-  EXPECT_NE(error_of([&] { load_state_dict(dir + "/junk.pth"); }).find("junk.pth"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { load_state_dict(dir + "/junk.pth"); }).find("junk.pth"), std::string::npos);
   EXPECT_THROW(make_backbone("vgg16", 10), InputError);
 }
 

@@ -179,15 +179,6 @@ TEST(Multimodal, SeparateBackbonesFreezeBnAndParameterGroups) {
   EXPECT_THROW(MultimodalNet{nohead}, InputError);
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(ModelFolder, BrokenFoldersGiveInputErrorsNamingTheFile) {
   MultimodalNetOptions o;
   o.inputs = "D";
@@ -195,26 +186,26 @@ TEST(ModelFolder, BrokenFoldersGiveInputErrorsNamingTheFile) {
   ModelBundle m = make_pretrained_model(o, "");
   std::string dir = temp_dir("model_broken");
   save_model(dir + "/ok", m);
-  EXPECT_NE(error_of([&] { load_model(dir + "/absent"); }).find("model.json is missing"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { load_model(dir + "/absent"); }).find("model.json is missing"), std::string::npos);
   // Weights of a different model: the heads do not fit.
   MultimodalNetOptions o2 = o;
   o2.heads = {{"MGMT", {"NONE", "CLNC", "EXC"}}};
   save_model(dir + "/other", make_pretrained_model(o2, ""));
   std::filesystem::copy_file(dir + "/other/model.pth", dir + "/ok/model.pth",
                              std::filesystem::copy_options::overwrite_existing);
-  std::string msg = error_of([&] { load_model(dir + "/ok"); });
+  std::string msg = testutil::input_error_of([&] { load_model(dir + "/ok"); });
   EXPECT_NE(msg.find("model.pth"), std::string::npos) << msg;
   EXPECT_NE(msg.find("missing: head_DIAG.weight"), std::string::npos) << msg;
   // Bad JSON fields.
   auto j = nlohmann::json::parse(read_text_file(dir + "/other/model.json"));
   j["options"]["inputs"] = "XYZ";
   write_file_atomic(dir + "/other/model.json", j.dump());
-  msg = error_of([&] { load_model(dir + "/other"); });
+  msg = testutil::input_error_of([&] { load_model(dir + "/other"); });
   EXPECT_NE(msg.find("'inputs'"), std::string::npos) << msg;
   write_file_atomic(dir + "/other/model.json", "{not json");
-  EXPECT_NE(error_of([&] { load_model(dir + "/other"); }).find("invalid JSON"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { load_model(dir + "/other"); }).find("invalid JSON"), std::string::npos);
   std::filesystem::remove(dir + "/other/model.pth");
-  EXPECT_NE(error_of([&] { load_model(dir + "/other"); }).find("model.pth is missing"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { load_model(dir + "/other"); }).find("model.pth is missing"), std::string::npos);
 }
 
 TEST(Preprocessing, PresetsJsonAndImageToTensor) {
@@ -226,7 +217,7 @@ TEST(Preprocessing, PresetsJsonAndImageToTensor) {
   EXPECT_EQ(Preprocessing::from_json(j, "x").to_json(), j);
   auto bad = j;
   bad["std"] = {0.5, 0.0, 0.5};
-  EXPECT_NE(error_of([&] { Preprocessing::from_json(bad, "side.json"); }).find("side.json: field 'std'"),
+  EXPECT_NE(testutil::input_error_of([&] { Preprocessing::from_json(bad, "side.json"); }).find("side.json: field 'std'"),
             std::string::npos);
   bad = j;
   bad["color_order"] = "RBG";
@@ -274,14 +265,14 @@ TEST(Preprocessing, SidecarBeatsInferenceAndUnknownClassCountsAreRefused) {
   EXPECT_FLOAT_EQ(side.mean[2], 0.5f);
   EXPECT_EQ(side.labels, dir + "/labels.txt");
   EXPECT_EQ(side.num_classes, 1000);
-  EXPECT_NE(error_of([&] { resolve_preprocessing(dir + "/r.pth", sd, "resnet50"); }).find("sidecar says resnet18"),
+  EXPECT_NE(testutil::input_error_of([&] { resolve_preprocessing(dir + "/r.pth", sd, "resnet50"); }).find("sidecar says resnet18"),
             std::string::npos);
   write_file_atomic(dir + "/r.pth.json", R"({"input_size": "big"})");
-  EXPECT_NE(error_of([&] { resolve_preprocessing(dir + "/r.pth", sd, ""); }).find("'input_size'"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { resolve_preprocessing(dir + "/r.pth", sd, ""); }).find("'input_size'"), std::string::npos);
   // No sidecar and a 7-class classifier: nothing to infer from.
   auto seven = make_backbone("resnet18", 7);
   save_state_dict(dir + "/s.pth", module_state(*seven));
-  std::string msg = error_of([&] { resolve_preprocessing(dir + "/s.pth", load_state_dict(dir + "/s.pth"), ""); });
+  std::string msg = testutil::input_error_of([&] { resolve_preprocessing(dir + "/s.pth", load_state_dict(dir + "/s.pth"), ""); });
   EXPECT_NE(msg.find("7 classes"), std::string::npos) << msg;
 }
 
@@ -341,7 +332,7 @@ TEST(SharedWeights, PretrainedMultimodalModelCarriesTheBackboneWeights) {
   EXPECT_TRUE(torch::equal(find_tensor(own, "derm_backbone.features.18.1.bias"), find_tensor(sd, "features.18.1.bias")));
   MultimodalNetOptions r = o;
   r.arch = "resnet18";
-  EXPECT_NE(error_of([&] { make_pretrained_model(r, w); }).find("mobilenet_v2"), std::string::npos);
+  EXPECT_NE(testutil::input_error_of([&] { make_pretrained_model(r, w); }).find("mobilenet_v2"), std::string::npos);
 }
 
 }  // namespace

@@ -45,12 +45,7 @@ TEST(TrainConfig, OverlayKeepsUnsetKeys) {
 }
 
 static std::string error_of(const json& j) {
-  try {
-    TrainConfig::from_json(j, "cfg.json");
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
+  return testutil::input_error_of([&] { TrainConfig::from_json(j, "cfg.json"); });
 }
 
 TEST(TrainConfig, ErrorsNameFileAndField) {
