@@ -132,7 +132,6 @@ Json gemm_peak(int64_t n, int repeats) {
 
 struct Iterations {
   int warmup = 2, b1_iters = 5, repeats = 3;
-  bool channels_last = false;  // investigation: run with NHWC model and inputs
 };
 
 torch::Tensor pooled(BackboneImpl& net, const torch::Tensor& x) {
@@ -144,11 +143,8 @@ Json bench_arch(const std::string& arch, const Iterations& it) {
   auto net = skintriage::make_backbone(arch, 1000);
   net->eval();
   const int64_t s = net->default_input_size();
-  auto mf = it.channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  if (it.channels_last) {
-    for (auto& p : net->parameters()) p.set_data(p.data().contiguous(mf));
-  }
-  auto input = [&](int64_t n) { return torch::randn({n, 3, s, s}).contiguous(mf); };
+  // Inputs in NCHW, as the data pipeline delivers them: the backbone moves them to its channels-last layout.
+  auto input = [&](int64_t n) { return torch::randn({n, 3, s, s}); };
   Json r;
   r["input_size"] = s;
   auto x1 = input(1), x32 = input(32);
@@ -268,7 +264,6 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", epoch_count, "epochs to run (the first decodes from disk, later ones hit the cache)");
   app.add_option("--work-dir", work_dir, "where the epoch benchmark's run folder goes (removed afterwards)");
   app.add_flag("--skip-compute", skip_compute, "only the epoch benchmark");
-  app.add_flag("--channels-last", it.channels_last, "investigation: NHWC weights and inputs");
   app.add_flag("--no-mkldnn", no_mkldnn, "investigation: disable oneDNN for convolutions");
   app.add_flag("--keep-blas", keep_blas, "investigation: skip tune_blas() (keep OpenBLAS's own kernel choice)");
   app.add_option("--out", out, "write the JSON here (default: stdout)");
@@ -286,7 +281,6 @@ int main(int argc, char** argv) {
     res["threads"] = torch::get_num_threads();
     res["blas"] = blas;
     res["mkldnn_enabled"] = at::globalContext().userEnabledMkldnn();
-    res["channels_last"] = it.channels_last;
     res["archs"] = Json::object();
     if (!skip_compute) {
       res["gemm"] = gemm_peak(gemm_n, 5);

@@ -1,4 +1,5 @@
 // Conformance of the four backbones with torchvision, and the .pth reader/writer.
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <sys/file.h>
@@ -99,8 +100,13 @@ TEST_P(Conformance, MatchesTorchvisionLogitsAndFeatureMap) {
   auto feats = net->features(x);
   auto logits = net->classify(x);
   EXPECT_EQ(feats.size(1), net->feature_dim());
-  EXPECT_LT(max_abs_diff(feats, find_tensor(ref, "features")), 1e-4);
-  EXPECT_LT(max_abs_diff(logits, find_tensor(ref, "logits")), 1e-4);
+  // Our convolutions run channels-last (other kernels, other summation order than the NCHW reference), so the
+  // tolerance is float32 round-off relative to the output's scale: random-init ResNet-50 features reach ~360
+  // and Inception-v3's ~3e11, where 1e-4 absolute would demand bit-identical kernels.
+  auto tolerance = [](const torch::Tensor& r) { return std::max(1e-4, 1e-5 * r.abs().max().item<double>()); };
+  auto ref_feats = find_tensor(ref, "features"), ref_logits = find_tensor(ref, "logits");
+  EXPECT_LT(max_abs_diff(feats, ref_feats), tolerance(ref_feats));
+  EXPECT_LT(max_abs_diff(logits, ref_logits), tolerance(ref_logits));
   // The logits are not trivially small: the comparison means something.
   EXPECT_GT(find_tensor(ref, "logits").abs().max().item<double>(), 0.01);
 }
