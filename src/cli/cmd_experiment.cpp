@@ -5,6 +5,8 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "core/error.h"
+#include "eval/policy.h"
 #include "data/load.h"
 #include "train/config.h"
 #include "train/experiment.h"
@@ -13,7 +15,8 @@ namespace skintriage::cli {
 
 void register_experiment(CLI::App& app) {
   struct Options {
-    std::string data, out, config, weights, mode, priors = "train";
+    std::string data, out, config, weights, mode, priors = "train", policy;
+    double min_excision_sensitivity = -1;
     int features_hidden = 128;
     int seeds = 1, folds = 3, epochs = 0, batch_size = 0, bootstrap = 2000;
     double lr = 0, cv_valid_fraction = 0;
@@ -48,6 +51,12 @@ void register_experiment(CLI::App& app) {
   cmd->add_option("--features-hidden", opt->features_hidden,
                   "Features mode: shared hidden layer width when the config has linear heads (0 = linear heads)")
       ->check(CLI::Range(0, 100000));
+  cmd->add_option("--policy", opt->policy, "Decision policy JSON whose operating point every model reports "
+                                           "(default argmax)");
+  cmd->add_option("--min-excision-sensitivity", opt->min_excision_sensitivity,
+                  "Per model, choose a threshold on P(EXC) on its validation part reaching this excision "
+                  "sensitivity and report its test operating point")
+      ->check(CLI::Range(0.0, 1.0));
   cmd->add_flag("--no-report", opt->no_report, "Do not write report.html");
   cmd->add_flag("--no-progress", opt->no_progress, "No per-epoch progress output");
   cmd->callback([opt]() {
@@ -60,6 +69,10 @@ void register_experiment(CLI::App& app) {
     if (opt->batch_size > 0) o.base.batch_size = opt->batch_size;
     if (opt->seed >= 0) o.base.seed = static_cast<uint64_t>(opt->seed);
     if (opt->no_progress) o.base.progress = false;
+    if (opt->min_excision_sensitivity >= 0) o.base.min_excision_sensitivity = opt->min_excision_sensitivity;
+    if (!opt->policy.empty() && o.base.min_excision_sensitivity > 0)
+      throw InputError("experiment: --policy and --min-excision-sensitivity exclude each other");
+    if (!opt->policy.empty()) o.policy = load_policy(opt->policy);
     o.out_dir = opt->out;
     o.seeds = opt->seeds;
     o.folds = opt->no_cv ? 0 : opt->folds;

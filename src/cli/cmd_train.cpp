@@ -25,14 +25,15 @@ struct TrainArgs {
       preprocessing;
   int epochs = 0, batch_size = 0, patience = 0, feature_views = 0, workers = 0, threads = 0, crop_border = 0,
       image_size = 0, warmup_epochs = 0, hidden = 0;
-  double lr = 0, weight_decay = 0, dropout = 0, modality_dropout = 0;
+  double lr = 0, weight_decay = 0, dropout = 0, modality_dropout = 0, min_excision_sensitivity = 0;
   uint64_t seed = 0;
   bool no_augment = false;
   std::vector<std::string> sets;
 };
 
 struct EvalArgs {
-  std::string model, data, split = "test", out;
+  std::string model, data, split = "test", out, policy;
+  double min_excision_sensitivity = 0;
   bool json_out = false;
   int workers = 2;
 };
@@ -54,6 +55,16 @@ json parse_set(const std::string& kv) {
   for (size_t i = 0; i + 1 < parts.size(); ++i) cur = &((*cur)[parts[i]] = json::object());
   (*cur)[parts.back()] = v;
   return root;
+}
+
+// Two lines: the policy and what it costs on the evaluated cases (management_operating_point's JSON).
+void print_operating_point(std::ostream& o, const std::string& label, const DecisionPolicy& policy, const json& op) {
+  auto num = [&](const char* k) { return op[k].is_number() ? fixed(op[k].get<double>(), 4) : std::string("n/a"); };
+  o << label << " decision policy: " << describe_policy(policy) << "\n"
+    << "  operating point: " << policy.excision_class << " sensitivity " << num("sensitivity") << " ("
+    << op["excise_labelled"] << " cases), specificity " << num("specificity") << ", over-excision "
+    << op["over_excision"] << " of " << op["other_labelled"] << " (rate " << num("over_excision_rate")
+    << "), accuracy " << num("accuracy") << "\n";
 }
 
 void run_train(const TrainArgs& a, CLI::App* cmd) {
@@ -99,6 +110,7 @@ void run_train(const TrainArgs& a, CLI::App* cmd) {
   if (given("--weight-decay")) o["weight_decay"] = a.weight_decay;
   if (given("--dropout")) o["dropout"] = a.dropout;
   if (given("--modality-dropout")) o["modality_dropout"] = a.modality_dropout;
+  if (given("--min-excision-sensitivity")) o["min_excision_sensitivity"] = a.min_excision_sensitivity;
   if (given("--seed")) o["seed"] = a.seed;
   if (a.no_augment) o["augment"] = {{"enabled", false}};
   if (a.quiet) o["progress"] = false;
@@ -124,6 +136,9 @@ void run_train(const TrainArgs& a, CLI::App* cmd) {
                 << (*it)["n"] << ")\n";
     }
   }
+  if (r.policy.kind != "argmax" && r.metrics["test"].contains("MGMT") &&
+      r.metrics["test"]["MGMT"].contains("decision_policy"))
+    print_operating_point(std::cout, "test MGMT", r.policy, r.metrics["test"]["MGMT"]["decision_policy"]["operating_point"]);
   if (!cfg.progress) return;
   std::cerr << "time " << fixed(r.seconds, 1) << "s";
   if (cfg.mode == "features")
@@ -133,10 +148,37 @@ void run_train(const TrainArgs& a, CLI::App* cmd) {
 }
 
 void run_eval(const EvalArgs& a) {
+  if (!a.policy.empty() && a.min_excision_sensitivity > 0)
+    throw InputError("eval: --policy and --min-excision-sensitivity exclude each other");
+  if (a.min_excision_sensitivity < 0 || a.min_excision_sensitivity > 1)
+    throw InputError("eval: --min-excision-sensitivity must be in [0, 1]");
   Dataset data = load_dataset(a.data);
   const std::vector<int>& positions = data.split(a.split);
   SplitPredictions preds = predict_dataset(a.model, data, positions, a.workers);
   json metrics = head_metrics(preds);
+
+  // The decision policy: a file, one chosen now on the validation split, else the model's own (argmax by default).
+  DecisionPolicy policy = saved_management_policy(a.model);
+  std::string policy_source = policy.kind == "argmax" ? "default" : "model";
+  if (!a.policy.empty()) {
+    policy = load_policy(a.policy);
+    policy_source = a.policy;
+  }
+  auto mgmt = preds.find("MGMT");
+  if (a.min_excision_sensitivity > 0) {
+    if (mgmt == preds.end()) throw InputError(a.model + ": --min-excision-sensitivity needs a model with a MGMT head");
+    SplitPredictions valid = a.split == "valid" ? preds : predict_dataset(a.model, data, data.split("valid"), a.workers);
+    policy = management_policy(valid.at("MGMT"), a.min_excision_sensitivity);
+    policy_source = "valid";
+  }
+  if (mgmt != preds.end() && metrics.contains("MGMT")) {
+    json op = management_operating_point(policy, mgmt->second);
+    if (!op.is_null()) {
+      op["source"] = policy_source;
+      metrics["MGMT"]["decision_policy"] = op;
+    }
+  }
+
   std::string out = a.out.empty() ? join_path(a.model, "eval") : a.out;
   for (const auto& [name, p] : preds)
     write_head_predictions(join_path(out, name == "MGMT" ? "predictions_" + a.split + ".csv"
@@ -158,6 +200,8 @@ void run_eval(const EvalArgs& a) {
     if (it.key() == "MGMT") std::cout << "  over_excision " << m["over_excision"];
     std::cout << "\n";
   }
+  if (metrics.contains("MGMT") && metrics["MGMT"].contains("decision_policy"))
+    print_operating_point(std::cout, "MGMT", policy, metrics["MGMT"]["decision_policy"]["operating_point"]);
 }
 
 }  // namespace
@@ -190,6 +234,8 @@ void register_train(CLI::App& app) {
   t->add_option("--hidden", a->hidden, "Width of a shared hidden layer (0 = linear heads)");
   t->add_option("--dropout", a->dropout, "Dropout before the heads");
   t->add_option("--modality-dropout", a->modality_dropout, "Training-time probability of dropping an input");
+  t->add_option("--min-excision-sensitivity", a->min_excision_sensitivity,
+                "Save a threshold policy (P(EXC) >= t, t chosen on valid to reach this sensitivity) with the model");
   t->add_option("--crop-border", a->crop_border, "Pixels cut from each image side (-1 = the dataset's own)");
   t->add_option("--image-size", a->image_size, "Network input side (0 = the backbone's)");
   t->add_option("--workers", a->workers, "Image decoding threads");
@@ -206,6 +252,10 @@ void register_train(CLI::App& app) {
   ev->add_option("--split", e->split, "Split to evaluate (train, valid, test)");
   ev->add_option("--out", e->out, "Folder for predictions and metrics (default: MODEL/eval)");
   ev->add_option("--workers", e->workers, "Image decoding threads");
+  ev->add_option("--policy", e->policy, "Decision policy JSON (default: the model's own, else argmax)");
+  ev->add_option("--min-excision-sensitivity", e->min_excision_sensitivity,
+                 "Choose a threshold policy on the valid split reaching this EXC sensitivity, report its operating "
+                 "point");
   ev->add_flag("--json", e->json_out, "Print the metrics as JSON");
   ev->callback([e] { run_eval(*e); });
 }

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "core/files.h"
+#include "core/strings.h"
 #include "eval/metrics.h"
 
 namespace skintriage {
@@ -184,6 +185,16 @@ OperatingPoint operating_point(const DecisionPolicy& policy, const std::vector<i
       op.other_labelled ? static_cast<double>(op.over_excision) / static_cast<double>(op.other_labelled) : kNaN;
   op.accuracy = static_cast<double>(correct) / static_cast<double>(labels.size());
   return op;
+}
+
+std::string describe_policy(const DecisionPolicy& p) {
+  if (p.kind != "threshold") return "argmax: the most probable management class";
+  std::string s = p.excision_class + " whenever P(" + p.excision_class + ") >= " + fixed(p.threshold, 3) +
+                  ", otherwise the most probable other class";
+  if (p.min_sensitivity > 0)
+    s += " (threshold chosen on " + (p.chosen_on.empty() ? std::string("validation") : p.chosen_on) +
+         " for excision sensitivity >= " + fixed(p.min_sensitivity, 2) + ")";
+  return s;
 }
 
 nlohmann::json to_json(const OperatingPoint& op) {

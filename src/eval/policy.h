@@ -29,6 +29,9 @@ std::vector<int> apply_policy(const DecisionPolicy& policy, const std::vector<st
                               const std::vector<std::string>& classes);
 
 nlohmann::json policy_to_json(const DecisionPolicy& policy);
+/// One line for people: "EXC whenever P(EXC) >= 0.231, otherwise the most probable other class (threshold chosen
+/// on valid for excision sensitivity >= 0.95)" or "argmax: the most probable management class".
+std::string describe_policy(const DecisionPolicy& policy);
 /// InputError (prefixed by `what`) for an unknown kind, a missing/non-numeric threshold or one outside [0, 1].
 DecisionPolicy policy_from_json(const nlohmann::json& j, const std::string& what = "policy");
 DecisionPolicy load_policy(const std::string& path);

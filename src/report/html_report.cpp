@@ -373,6 +373,7 @@ std::string render_report_html(const std::string& dir, const json& r) {
   s << section("sec-table3", "Table 3: multi-task model",
                render_html(table_per_class(r, {"MGMT_multi"}, "table3", "MGMT_multi, inputs CDM, per class (test split)")) +
                    render_html(table_heads(r, "MGMT_multi")));
+  s << section("sec-policy", "Decision policy", render_html(table_policy(r)));
   s << section("sec-table4", "Table 4: input ablation", render_html(table_ablation(r)));
   s << section("sec-cv", "Cross-validation",
                render_html(table_cv(r)) + render_html(table_cv_folds(r)) + render_html(table_relative(r)));

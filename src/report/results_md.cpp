@@ -46,6 +46,7 @@ std::string render_results_md(const json& r) {
   s << render_markdown(table_per_class(r, {"MGMT_multi"}, "table3", "Table 3: MGMT_multi, inputs CDM (test split)"));
   s << render_markdown(table_summary(r, model_names(), "table-summary", "Overall (test split, 95% CI)"));
   s << render_markdown(table_heads(r, "MGMT_multi"));
+  s << render_markdown(table_policy(r));
   s << render_markdown(table_ablation(r));
   s << render_markdown(table_paired(r));
   s << render_markdown(table_seeds(r));

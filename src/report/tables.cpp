@@ -166,6 +166,48 @@ Table table_cv(const json& r) {
   return t;
 }
 
+Table table_policy(const json& r) {
+  Table t{"table-policy", "Decision policy operating point (EXC)",
+          {"Model", "Split", "Policy", "Threshold", "EXC sensitivity", "Specificity", "Over-excision", "Accuracy"},
+          {},
+          ""};
+  for (const auto& model : model_names()) {
+    const json* m = official(r, model);
+    const json* dp = m ? find(*m, {"decision_policy"}) : nullptr;
+    if (!dp) continue;
+    const json* op = find(*dp, {"operating_point"});
+    if (!op) continue;
+    double ox = number_at(*op, {"over_excision"}), others = number_at(*op, {"other_labelled"});
+    t.rows.push_back({Cell{model, ""}, Cell{"official test", ""},
+                      Cell{find(*dp, {"policy", "kind"}) ? find(*dp, {"policy", "kind"})->get<std::string>() : kDash, ""},
+                      cell(number_at(*op, {"threshold"})), cell(number_at(*op, {"sensitivity"})),
+                      cell(number_at(*op, {"specificity"})),
+                      Cell{std::isfinite(ox) ? fmt(ox, 0) + " of " + fmt(others, 0) : kDash, ""},
+                      cell(number_at(*op, {"accuracy"}))});
+  }
+  for (const auto& model : model_names()) {
+    const json* s = find(r, {"cv", model, "decision_policy"});
+    if (!s) continue;
+    auto pm = [&](const char* k, int digits) {
+      return Cell{fmt_pm(number_at(*s, {"mean", k}), number_at(*s, {"std", k}), digits), ""};
+    };
+    const json* kind = find(*s, {"policy"});
+    t.rows.push_back({Cell{model, ""}, Cell{"CV mean \xc2\xb1 std", ""},
+                      Cell{kind && kind->is_string() ? kind->get<std::string>() : kDash, ""}, pm("threshold", 4),
+                      pm("sensitivity", 4), pm("specificity", 4), pm("over_excision", 1), pm("accuracy", 4)});
+  }
+  std::string how = "argmax (the most probable class)";
+  if (const json* p = find(r, {"config", "policy"}); p && find(*p, {"kind"}) && (*p)["kind"] == "threshold") {
+    if (const json* ms = find(*p, {"min_sensitivity"}); ms && ms->is_number() && find(*p, {"chosen_on"}))
+      how = "excise whenever P(EXC) >= t, t chosen per model on its validation part as the largest threshold "
+            "reaching excision sensitivity " + fmt(ms->get<double>(), 2);
+    else
+      how = "excise whenever P(EXC) >= " + fmt(number_at(*p, {"threshold"})) + " (fixed)";
+  }
+  t.note = "Decisions: " + how + ". Specificity: non-EXC cases not excised; over-excision: non-EXC cases decided EXC.";
+  return t;
+}
+
 Table table_cv_folds(const json& r) {
   Table t{"table-folds", "Per-fold results (accuracy / mean AUROC)", {"Fold"}, {}, ""};
   const json* cv = find(r, {"cv"});

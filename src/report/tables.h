@@ -38,6 +38,9 @@ Table table_heads(const nlohmann::json& results, const std::string& model);
 Table table_ablation(const nlohmann::json& results);
 /// Cross-validation mean ± std of the averaged metrics per model.
 Table table_cv(const nlohmann::json& results);
+/// The decision policy's operating point per model: excision sensitivity, specificity, over-excision and
+/// accuracy of its decisions on the official test split, and the cross-validation mean ± std.
+Table table_policy(const nlohmann::json& results);
 /// Per-fold accuracy and macro AUROC per model.
 Table table_cv_folds(const nlohmann::json& results);
 /// Relative improvements (MGMT_pred over MGMT_infr, MGMT_multi over MGMT_pred) in accuracy and AUROC.

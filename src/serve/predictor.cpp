@@ -81,16 +81,6 @@ void check_policy(const DecisionPolicy& p, const std::vector<std::string>& class
     throw InputError(where + ": class '" + p.excision_class + "' is not a management class");
 }
 
-std::string describe_policy(const DecisionPolicy& p) {
-  if (p.kind != "threshold") return "argmax: the most probable management class";
-  std::string s = p.excision_class + " whenever P(" + p.excision_class + ") >= " + fixed(p.threshold, 3) +
-                  ", otherwise the most probable other class";
-  if (p.min_sensitivity > 0)
-    s += " (threshold chosen on " + (p.chosen_on.empty() ? std::string("validation") : p.chosen_on) +
-         " for excision sensitivity >= " + fixed(p.min_sensitivity, 2) + ")";
-  return s;
-}
-
 }  // namespace
 
 int seven_point_points(const std::string& head, const std::string& cls) {

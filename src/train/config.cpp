@@ -126,6 +126,7 @@ json TrainConfig::to_json() const {
               {"threads", threads},
               {"workers", workers},
               {"image_cache_mb", image_cache_mb},
+              {"min_excision_sensitivity", min_excision_sensitivity},
               {"progress", progress}};
 }
 
@@ -172,6 +173,7 @@ void TrainConfig::update_from_json(const json& j, const std::string& where) {
     else if (k == "threads") read_value(v, k, threads, where);
     else if (k == "workers") read_value(v, k, workers, where);
     else if (k == "image_cache_mb") read_value(v, k, image_cache_mb, where);
+    else if (k == "min_excision_sensitivity") read_value(v, k, min_excision_sensitivity, where);
     else if (k == "progress") read_value(v, k, progress, where);
     else throw InputError(field_error(where, k, "unknown setting"));
   }
@@ -214,6 +216,7 @@ void TrainConfig::validate(const std::string& where) const {
   in_range(threads, 0, 1024, where, "threads");
   in_range(workers, 0, 256, where, "workers");
   in_range(image_cache_mb, 0, 1 << 22, where, "image_cache_mb");
+  in_range(min_excision_sensitivity, 0.0, 1.0, where, "min_excision_sensitivity");
   in_range(augment.crop_scale_min, 0.05, 1.0, where, "augment.crop_scale_min");
   in_range(augment.crop_ratio_max, 1.0, 4.0, where, "augment.crop_ratio_max");
   in_range(augment.brightness, 0.0, 0.99, where, "augment.brightness");

@@ -74,6 +74,9 @@ struct TrainConfig {
   int threads = 0;                        ///< LibTorch threads (0 = leave as set by the CLI)
   int workers = 2;                        ///< image decode / augmentation threads
   int image_cache_mb = 1024;              ///< in-memory decoded-image cache budget (fine-tune mode)
+  /// > 0: the saved model decides "excise whenever P(EXC) >= t" with t chosen on the validation split as the
+  /// largest threshold reaching this excision sensitivity (eval/policy.h); 0 = argmax.
+  double min_excision_sensitivity = 0.0;
   bool progress = true;                   ///< progress output on stderr (bar on a terminal, lines otherwise)
 
   nlohmann::json to_json() const;

@@ -42,12 +42,21 @@ void shuffle(std::vector<int>& v, std::mt19937_64& rng) {
   for (size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[uniform_below(rng, i)]);
 }
 
+// a += b, element-wise (summing the seeds' probabilities).
+void add_to(std::vector<std::vector<double>>& a, const std::vector<std::vector<double>>& b) {
+  if (a.size() != b.size()) throw std::runtime_error("experiment: seeds predicted different numbers of cases");
+  for (size_t i = 0; i < a.size(); ++i)
+    for (size_t k = 0; k < a[i].size(); ++k) a[i][k] += b[i][k];
+}
+
 // One model trained on one split (all its seeds): management outputs on the test part, ensembled.
 struct ModelOutcome {
   std::vector<std::string> classes;  ///< management classes
   std::vector<std::string> case_ids;
   std::vector<int> labels;
   std::vector<std::vector<double>> probs;            ///< mean over seeds
+  std::vector<int> valid_labels;                     ///< management on the validation part (policy choice)
+  std::vector<std::vector<double>> valid_probs;      ///< mean over seeds
   std::vector<json> seed_metrics;                    ///< management metrics of each seed
   std::map<std::string, HeadPredictions> heads;      ///< every trained head, mean over seeds
   std::vector<std::string> run_dirs;                 ///< relative to the experiment folder
@@ -84,6 +93,7 @@ class Protocol {
     else cfg.heads = all_heads_;
     if (cfg.mode == "features" && cfg.hidden == 0) cfg.hidden = o_.features_hidden;
     if (cfg.cache_dir.empty()) cfg.cache_dir = join_path(o_.out_dir, ".skintriage_cache");
+    if (model == "MGMT_infr") cfg.min_excision_sensitivity = 0;  // its policy is chosen here, on inferred management
 
     ManagementPriors priors;
     if (model == "MGMT_infr") {
@@ -118,17 +128,24 @@ class Protocol {
       std::vector<std::vector<double>> probs;
       management_of(model, r.test, priors, ids, labels, probs);
       out.seed_metrics.push_back(to_json(compute_metrics(labels, probs, mgmt_.classes, {exc_, {}})));
+      std::vector<std::string> valid_ids;
+      std::vector<int> valid_labels;
+      std::vector<std::vector<double>> valid_probs;
+      management_of(model, r.valid, priors, valid_ids, valid_labels, valid_probs);
       if (s == 0) {
         out.case_ids = ids;
         out.labels = labels;
         out.probs = probs;
+        out.valid_labels = valid_labels;
+        out.valid_probs = valid_probs;
       } else {
-        for (size_t i = 0; i < probs.size(); ++i)
-          for (size_t k = 0; k < probs[i].size(); ++k) out.probs[i][k] += probs[i][k];
+        add_to(out.probs, probs);
+        add_to(out.valid_probs, valid_probs);
       }
     }
-    for (auto& row : out.probs)
-      for (double& p : row) p /= o_.seeds;
+    for (auto* all : {&out.probs, &out.valid_probs})
+      for (auto& row : *all)
+        for (double& p : row) p /= o_.seeds;
     for (auto& [name, hp] : out.heads) {
       const auto& per_seed = head_probs[name];
       for (size_t i = 0; i < hp.probs.size(); ++i)
@@ -174,7 +191,26 @@ class Protocol {
       j["heads"] = heads;
     }
     if (m.seed_metrics.size() > 1) j["seeds"] = summarize(m.seed_metrics);
+    json dp = decision_policy(m);
+    if (!dp.is_null()) j["decision_policy"] = dp;
     return j;
+  }
+
+  // {"policy", "operating_point"} of the experiment's policy on the test part (threshold chosen on the model's
+  // validation part when a minimum excision sensitivity is set); null without an excision class.
+  json decision_policy(const ModelOutcome& m) const {
+    DecisionPolicy policy = o_.policy;
+    if (o_.base.min_excision_sensitivity > 0) {
+      if (exc_ < 0) throw InputError(data_.source + ": min_excision_sensitivity needs an EXC management class");
+      policy = threshold_policy_for_sensitivity(m.valid_labels, m.valid_probs, m.classes, "EXC",
+                                                o_.base.min_excision_sensitivity, "valid");
+    }
+    if (class_index(m.classes, policy.excision_class) < 0) {
+      if (policy.kind == "argmax") return nullptr;
+      throw InputError("experiment policy: class '" + policy.excision_class + "' is not a management class");
+    }
+    return {{"policy", policy_to_json(policy)},
+            {"operating_point", to_json(operating_point(policy, m.labels, m.probs, m.classes))}};
   }
 
   // {"count", "mean": {...}, "std": {...}, "values": [{...}]} over a list of metrics objects.
@@ -206,6 +242,31 @@ class Protocol {
     }
     s["values"] = values;
     return s;
+  }
+
+  // {"mean": {...}, "std": {...}} of the folds' operating points (sensitivity, specificity, over_excision,
+  // over_excision_rate, accuracy, and threshold for a threshold policy); null when a fold has none.
+  static json summarize_operating_points(const std::vector<json>& fold_metrics) {
+    if (fold_metrics.empty()) return nullptr;
+    json out = {{"mean", json::object()}, {"std", json::object()}};
+    for (const char* k : {"threshold", "sensitivity", "specificity", "over_excision", "over_excision_rate", "accuracy"}) {
+      std::vector<double> xs;
+      for (const auto& m : fold_metrics) {
+        if (!m.contains("decision_policy")) return nullptr;
+        const json& v = m["decision_policy"]["operating_point"][k];
+        if (v.is_number()) xs.push_back(v.get<double>());
+      }
+      if (xs.size() != fold_metrics.size()) {  // argmax has no threshold; a fold without EXC cases no sensitivity
+        out["mean"][k] = nullptr;
+        out["std"][k] = nullptr;
+        continue;
+      }
+      MeanStd ms = mean_std(xs);
+      out["mean"][k] = ms.mean;
+      out["std"][k] = std::isfinite(ms.std) ? json(ms.std) : json(nullptr);
+    }
+    out["policy"] = fold_metrics.front()["decision_policy"]["policy"]["kind"];
+    return out;
   }
 
   // Paired tests of model a against model b on the same test cases.
@@ -370,6 +431,10 @@ json run_experiment(const Dataset& data, const ExperimentOptions& o) {
                  {"weights", o.base.weights},
                  {"selection_metric", o.base.resolved_selection_metric()},
                  {"bootstrap_resamples", o.bootstrap},
+                 {"policy", o.base.min_excision_sensitivity > 0
+                                ? json{{"kind", "threshold"}, {"class", "EXC"},
+                                       {"min_sensitivity", o.base.min_excision_sensitivity}, {"chosen_on", "valid"}}
+                                : policy_to_json(o.policy)},
                  {"hidden", o.base.mode == "features" && o.base.hidden == 0 ? o.features_hidden : o.base.hidden},
                  {"train", o.base.to_json()}};
   json data_summary = summarize_dataset(data);
@@ -457,6 +522,8 @@ json run_experiment(const Dataset& data, const ExperimentOptions& o) {
     for (const auto& model : models) {
       json s = Protocol::summarize(fold_metrics[model]);
       results["cv"][model] = {{"mean", s["mean"]}, {"std", s["std"]}, {"folds", s["values"]}};
+      json op = Protocol::summarize_operating_points(fold_metrics[model]);
+      if (!op.is_null()) results["cv"][model]["decision_policy"] = op;
     }
     for (auto [better, base] : {std::pair<const char*, const char*>{"MGMT_pred", "MGMT_infr"}, {"MGMT_multi", "MGMT_pred"}}) {
       std::string key = std::string(better) + "_over_" + base;

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "eval/policy.h"
 #include "train/config.h"
 #include "train/trainer.h"
 
@@ -39,6 +40,9 @@ struct ExperimentOptions {
   /// Without one, frozen features make MGMT_multi's management head train exactly like MGMT_pred's (the heads
   /// share no parameter), so multi-task learning could not matter. 0 keeps linear heads.
   int features_hidden = 128;
+  /// Management decision policy whose operating point each model reports ("decision_policy" in results.json).
+  /// base.min_excision_sensitivity > 0 replaces it by a threshold chosen per model on its validation split.
+  DecisionPolicy policy;
 };
 
 /// Runs the whole protocol and writes the experiment folder; returns results.json's content.

@@ -469,6 +469,40 @@ void write_head_predictions(const std::string& path, const HeadPredictions& p) {
   write_predictions_csv(path, out);
 }
 
+DecisionPolicy management_policy(const HeadPredictions& valid, double min_sensitivity) {
+  if (!(min_sensitivity > 0)) return DecisionPolicy{};
+  std::vector<int> labels;
+  std::vector<std::vector<double>> probs;
+  labelled(valid, labels, probs);
+  return threshold_policy_for_sensitivity(labels, probs, valid.head.classes, "EXC", min_sensitivity, "valid");
+}
+
+json management_operating_point(const DecisionPolicy& policy, const HeadPredictions& predictions) {
+  std::vector<int> labels;
+  std::vector<std::vector<double>> probs;
+  labelled(predictions, labels, probs);
+  if (labels.empty()) return nullptr;
+  if (class_index(predictions.head.classes, policy.excision_class) < 0) {
+    if (policy.kind == "argmax") return nullptr;  // no excision class: nothing to report
+    throw InputError("decision policy: class '" + policy.excision_class + "' is not a class of head " +
+                     predictions.head.name);
+  }
+  return {{"policy", policy_to_json(policy)},
+          {"operating_point", to_json(operating_point(policy, labels, probs, predictions.head.classes))}};
+}
+
+DecisionPolicy saved_management_policy(const std::string& model_dir) {
+  const std::string path = join_path(resolve_model_dir(model_dir), "model.json");
+  json j;
+  try {
+    j = json::parse(read_text_file(path));
+  } catch (const json::exception& e) {
+    throw InputError(path + ": invalid JSON (" + std::string(e.what()) + ")");
+  }
+  if (!j.is_object() || !j.contains("policy") || j["policy"].is_null()) return DecisionPolicy{};
+  return policy_from_json(j["policy"], path + ": policy");
+}
+
 json head_metrics(const SplitPredictions& predictions) {
   json out = json::object();
   for (const auto& [name, p] : predictions) {
@@ -498,6 +532,11 @@ TrainResult run_training(const Dataset& data, const TrainConfig& config_in, cons
   cfg.heads.clear();
   for (const auto& h : heads) cfg.heads.push_back(h.name);  // "all" expanded: the saved config is explicit
   cfg.validate(where);
+  if (cfg.min_excision_sensitivity > 0) {
+    auto mgmt = std::find_if(heads.begin(), heads.end(), [](const HeadSpec& h) { return h.name == "MGMT"; });
+    if (mgmt == heads.end() || class_index(mgmt->classes, "EXC") < 0)
+      throw InputError(where + ": min_excision_sensitivity needs the MGMT head with an EXC class among the heads");
+  }
   const std::string metric_name = cfg.resolved_selection_metric();
   cfg.arch = resolve_arch(cfg);
   cfg.crop_border = crop;
@@ -838,6 +877,18 @@ TrainResult run_training(const Dataset& data, const TrainConfig& config_in, cons
     if (!split.test.empty()) result.test[h.name] = make_predictions(h, data, split.test, test_logits.at(h.name), t);
   }
   result.metrics = json{{"valid", head_metrics(result.valid)}, {"test", head_metrics(result.test)}};
+  // The decision policy saved with the model, and what it costs on valid and test.
+  if (cfg.min_excision_sensitivity > 0) {
+    result.policy = management_policy(result.valid.at("MGMT"), cfg.min_excision_sensitivity);
+    bundle.extra["policy"] = policy_to_json(result.policy);
+  }
+  for (const char* split_name : {"valid", "test"}) {
+    const SplitPredictions& sp = std::string(split_name) == "valid" ? result.valid : result.test;
+    auto it = sp.find("MGMT");
+    if (it == sp.end() || !result.metrics[split_name].contains("MGMT")) continue;
+    json op = management_operating_point(result.policy, it->second);
+    if (!op.is_null()) result.metrics[split_name]["MGMT"]["decision_policy"] = op;
+  }
 
   bundle.crop_border = crop;
   bundle.extra["temperature"] = temps;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "data/dataset.h"
+#include "eval/policy.h"
 #include "train/config.h"
 
 namespace skintriage {
@@ -48,6 +49,7 @@ struct TrainResult {
   double best_metric = 0.0;             ///< selection metric of the best epoch on valid
   std::string selection_metric;         ///< its name (e.g. "MGMT.auroc_macro")
   std::map<std::string, double> temperature;  ///< fitted per head on valid
+  DecisionPolicy policy;                ///< management decision policy saved with the model (argmax by default)
   SplitPredictions valid, test;         ///< of the best model, calibrated
   nlohmann::json metrics;               ///< what metrics.json holds: {"valid": {head: {...}}, "test": {...}}
   double seconds = 0.0;                 ///< wall time of this call
@@ -73,6 +75,18 @@ SplitPredictions predict_dataset(const std::string& model_dir, const Dataset& da
 
 /// Metrics of every head (eval/metrics.h), only over cases labelled for that head: {head: {...}}.
 nlohmann::json head_metrics(const SplitPredictions& predictions);
+
+/// A management decision policy: "excise whenever P(EXC) >= t" with t the largest threshold that reaches
+/// `min_sensitivity` on the labelled cases of `valid` when it is > 0, else argmax. InputError when the head has
+/// no EXC class or `valid` no EXC-labelled case.
+DecisionPolicy management_policy(const HeadPredictions& valid, double min_sensitivity);
+
+/// {"policy": {...}, "operating_point": {...}} (eval/policy.h) of `policy` on the labelled cases of a management
+/// head; null when the head has no EXC class or no labelled case.
+nlohmann::json management_operating_point(const DecisionPolicy& policy, const HeadPredictions& predictions);
+
+/// The decision policy saved in a model (or run) folder's model.json; argmax when it has none.
+DecisionPolicy saved_management_policy(const std::string& model_dir);
 
 /// Writes one head's predictions in the eval predictions CSV format (labelled cases only).
 void write_head_predictions(const std::string& path, const HeadPredictions& predictions);

@@ -70,6 +70,9 @@ TEST(TrainConfig, ErrorsNameFileAndField) {
   e = error_of(json{{"seed", -3}});
   EXPECT_NE(e.find("seed"), std::string::npos) << e;
   EXPECT_EQ(error_of(json{{"heads", {"DIAG"}}, {"selection_metric", "DIAG.accuracy"}}), "");
+  e = error_of(json{{"min_excision_sensitivity", 1.5}});
+  EXPECT_NE(e.find("min_excision_sensitivity"), std::string::npos) << e;
+  EXPECT_EQ(error_of(json{{"min_excision_sensitivity", 0.95}}), "");
 }
 
 TEST(TrainConfig, LoadsFileAndRejectsBadJson) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <set>
 
@@ -9,6 +10,9 @@
 #include "core/files.h"
 #include "data/load.h"
 #include "data/synth.h"
+#include "eval/metrics.h"
+#include "eval/policy.h"
+#include "eval/predictions_csv.h"
 #include "train/experiment.h"
 #include "test_util.h"
 
@@ -154,6 +158,18 @@ TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
       EXPECT_TRUE(fs::exists(join_path(o.out_dir, "runs/cv/fold" + std::to_string(f) + "/" + model +
                                                       "/predictions_test.csv")));
   }
+  // The default policy is argmax: its operating point repeats the metrics' over-excision, per model and in CV.
+  for (const char* model : {"MGMT_infr", "MGMT_pred", "MGMT_multi"}) {
+    const json& dp = r["official"][model]["decision_policy"];
+    EXPECT_EQ(dp["policy"]["kind"], "argmax") << model;
+    EXPECT_EQ(dp["operating_point"]["over_excision"], r["official"][model]["over_excision"]) << model;
+    EXPECT_DOUBLE_EQ(dp["operating_point"]["sensitivity"].get<double>(),
+                     r["official"][model]["per_class"]["EXC"]["sensitivity"].get<double>())
+        << model;
+    EXPECT_NEAR(r["cv"][model]["decision_policy"]["mean"]["over_excision"].get<double>(),
+                r["cv"][model]["mean"]["over_excision"].get<double>(), 1e-9)
+        << model;
+  }
   for (const char* in : {"C", "CM", "D", "DM", "CD", "CDM"}) EXPECT_TRUE(r["official"]["ablation"].contains(in)) << in;
   EXPECT_EQ(r["official"]["ablation"]["CDM"]["accuracy"], r["official"]["MGMT_multi"]["accuracy"]);
   // MGMT_multi also reports its diagnosis and seven criteria heads.
@@ -171,6 +187,7 @@ TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
   EXPECT_EQ(json::parse(read_text_file(join_path(o.out_dir, "results.json"))), r);
   std::string md = read_text_file(join_path(o.out_dir, "results.md"));
   EXPECT_NE(md.find("Table 2"), std::string::npos);
+  EXPECT_NE(md.find("Decision policy operating point"), std::string::npos);
   std::string html = read_text_file(join_path(o.out_dir, "report.html"));
   EXPECT_NE(html.find("id=\"roc-EXC\""), std::string::npos);
   EXPECT_EQ(html.find("http://"), std::string::npos);
@@ -182,4 +199,91 @@ TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
     // Lets a developer keep the synthetic run (e.g. for docs/report.png).
     fs::copy(o.out_dir, keep, fs::copy_options::recursive | fs::copy_options::overwrite_existing);
   }
+}
+
+// --seeds 2: two trainings per model, their mean probabilities scored as the ensemble, mean +- std of the
+// per-seed metrics; and a threshold policy chosen per model on its validation part for 90% excision sensitivity.
+TEST(Experiment, SeedsEnsembleAndExcisionPolicy) {
+  std::string shared = testutil::shared_dir();
+  std::string weights = shared + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
+  if (shared.empty() || !file_exists(weights)) GTEST_SKIP() << "shared MobileNetV2 weights absent";
+  std::string dir = testutil::temp_dir("experiment_seeds");
+  SynthOptions so;
+  so.cases = 100;
+  so.seed = 5;
+  so.width = 192;
+  so.height = 128;
+  write_synthetic_release(join_path(dir, "release"), so);
+  Dataset data = load_dataset(join_path(dir, "release"));
+
+  ExperimentOptions o;
+  o.out_dir = join_path(dir, "out");
+  o.base.mode = "features";
+  o.base.weights = weights;
+  o.base.epochs = 8;
+  o.base.lr = 3e-3;
+  o.base.feature_views = 1;
+  o.base.image_size = 128;
+  o.base.progress = false;
+  o.base.min_excision_sensitivity = 0.9;
+  o.seeds = 2;
+  o.folds = 0;
+  o.ablation = false;
+  o.bootstrap = 0;
+  o.report = false;
+  json r = run_experiment(data, o);
+  EXPECT_FALSE(r.contains("cv"));
+  EXPECT_EQ(r["config"]["seeds"], 2);
+  EXPECT_EQ(r["config"]["policy"]["kind"], "threshold");
+
+  for (const char* model : {"MGMT_infr", "MGMT_pred", "MGMT_multi"}) {
+    const json& m = r["official"][model];
+    std::string rel = std::string("runs/official/") + model;
+    // Two seed runs with their own seeds, summarised.
+    ASSERT_TRUE(m.contains("seeds")) << model;
+    EXPECT_EQ(m["seeds"]["count"], 2) << model;
+    ASSERT_EQ(m["seeds"]["values"].size(), 2u) << model;
+    double a0 = m["seeds"]["values"][0]["auroc_macro"].get<double>();
+    double a1 = m["seeds"]["values"][1]["auroc_macro"].get<double>();
+    EXPECT_NEAR(m["seeds"]["mean"]["auroc_macro"].get<double>(), (a0 + a1) / 2, 1e-12) << model;
+    EXPECT_NEAR(m["seeds"]["std"]["auroc_macro"].get<double>(), std::fabs(a0 - a1) / std::sqrt(2.0), 1e-12) << model;
+    EXPECT_EQ(json::parse(read_text_file(join_path(o.out_dir, rel + "/seed1/config.json")))["seed"], o.base.seed);
+    EXPECT_EQ(json::parse(read_text_file(join_path(o.out_dir, rel + "/seed2/config.json")))["seed"], o.base.seed + 1);
+    // The model's predictions are the mean of its seeds' (MGMT_infr: inferred, so only check the others).
+    Predictions ens = read_predictions_csv(join_path(o.out_dir, rel + "/predictions_test.csv"));
+    EXPECT_EQ(ens.size(), data.split("test").size()) << model;
+    if (std::string(model) != "MGMT_infr") {
+      Predictions s1 = read_predictions_csv(join_path(o.out_dir, rel + "/seed1/predictions_test.csv"));
+      Predictions s2 = read_predictions_csv(join_path(o.out_dir, rel + "/seed2/predictions_test.csv"));
+      ASSERT_EQ(s1.size(), ens.size());
+      bool seeds_differ = false;
+      for (size_t i = 0; i < ens.size(); ++i)
+        for (size_t k = 0; k < ens.probs[i].size(); ++k) {
+          EXPECT_NEAR(ens.probs[i][k], (s1.probs[i][k] + s2.probs[i][k]) / 2, 1e-5) << model << " row " << i;
+          seeds_differ = seeds_differ || std::fabs(s1.probs[i][k] - s2.probs[i][k]) > 1e-4;
+        }
+      EXPECT_TRUE(seeds_differ) << model << ": two seeds gave the same model";
+      // The ensemble's policy operating point is the policy applied to the ensemble's test predictions.
+      const json& dp = m["decision_policy"];
+      ASSERT_EQ(dp["policy"]["kind"], "threshold") << model;
+      EXPECT_EQ(dp["policy"]["chosen_on"], "valid") << model;
+      DecisionPolicy p = policy_from_json(dp["policy"]);
+      EXPECT_EQ(dp["operating_point"], to_json(operating_point(p, ens.labels, ens.probs, ens.classes))) << model;
+      // Chosen on the seeds' mean validation probabilities to reach 90% excision sensitivity there.
+      Predictions v1 = read_predictions_csv(join_path(o.out_dir, rel + "/seed1/predictions_valid.csv"));
+      Predictions v2 = read_predictions_csv(join_path(o.out_dir, rel + "/seed2/predictions_valid.csv"));
+      int exc = class_index(v1.classes, "EXC"), positives = 0, reached = 0;
+      for (size_t i = 0; i < v1.size(); ++i) {
+        if (v1.labels[i] != exc) continue;
+        ++positives;
+        reached += (v1.probs[i][static_cast<size_t>(exc)] + v2.probs[i][static_cast<size_t>(exc)]) / 2 >=
+                   p.threshold - 1e-5;
+      }
+      ASSERT_GT(positives, 0);
+      EXPECT_GE(static_cast<double>(reached) / positives, 0.9) << model;
+    }
+  }
+  EXPECT_GT(r["official"]["MGMT_pred"]["auroc_macro"].get<double>(), 0.6);
+  std::string md = read_text_file(join_path(o.out_dir, "results.md"));
+  EXPECT_NE(md.find("chosen per model on its validation part"), std::string::npos) << md;
 }

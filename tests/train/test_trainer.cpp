@@ -2,6 +2,7 @@
 // determinism, resume, fine-tuning, the train/eval commands and error handling.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -309,6 +310,66 @@ TEST_F(Trainer, BadRequestsAreInputErrors) {
   EXPECT_THROW(run_training(*data_, c, join_path(dir, "r3"), s), InputError);
   c.weights = join_path(dir, "missing.pth");
   EXPECT_THROW(run_training(*data_, c, join_path(dir, "r4"), SplitSpec::from_dataset(*data_)), InputError);
+}
+
+// A run told to reach an excision sensitivity saves a threshold policy chosen on valid; eval reports the
+// operating point of the model's policy, of a policy file, or of one it chooses on valid itself.
+TEST_F(Trainer, ExcisionSensitivityPolicyIsChosenOnValidSavedAndEvaluated) {
+  std::string dir = testutil::temp_dir("policy");
+  TrainConfig c = small_config();
+  c.epochs = 3;
+  c.min_excision_sensitivity = 0.9;
+  std::string run = join_path(dir, "run");
+  TrainResult r = run_training(*data_, c, run, SplitSpec::from_dataset(*data_));
+  ASSERT_EQ(r.policy.kind, "threshold");
+  EXPECT_EQ(r.policy.chosen_on, "valid");
+  EXPECT_DOUBLE_EQ(r.policy.min_sensitivity, 0.9);
+  EXPECT_GT(r.policy.threshold, 0.0);
+  EXPECT_LE(r.policy.threshold, 1.0);
+  // Reached on valid, and it is the largest such threshold: a slightly higher one misses it.
+  const json& vop = r.metrics["valid"]["MGMT"]["decision_policy"]["operating_point"];
+  EXPECT_GE(vop["sensitivity"].get<double>(), 0.9);
+  DecisionPolicy higher = r.policy;
+  higher.threshold = std::nextafter(r.policy.threshold, 2.0);
+  EXPECT_LT(management_operating_point(higher, r.valid.at("MGMT"))["operating_point"]["sensitivity"].get<double>(),
+            0.9);
+  // The test operating point is the policy applied to the test predictions.
+  const json& top = r.metrics["test"]["MGMT"]["decision_policy"]["operating_point"];
+  EXPECT_EQ(top, management_operating_point(r.policy, r.test.at("MGMT"))["operating_point"]);
+  EXPECT_EQ(saved_management_policy(run).threshold, r.policy.threshold);
+  // Training without the MGMT head cannot have a management policy.
+  TrainConfig d = small_config();
+  d.heads = {"DIAG"};
+  d.min_excision_sensitivity = 0.9;
+  EXPECT_THROW(run_training(*data_, d, join_path(dir, "diag"), SplitSpec::from_dataset(*data_)), InputError);
+
+  // eval: the model's own policy...
+  std::string out;
+  std::string base = testutil::cli_binary() + " eval --model " + run + " --data " + fixture_release();
+  ASSERT_EQ(testutil::run_command(base + " --split test --json --out " + join_path(dir, "e1"), out), 0) << out;
+  json ev = json::parse(out.substr(out.find('{')));
+  EXPECT_EQ(ev["heads"]["MGMT"]["decision_policy"]["source"], "model");
+  EXPECT_EQ(ev["heads"]["MGMT"]["decision_policy"]["operating_point"], top);
+  // ... a policy file (argmax: its over-excision is the metrics' own) ...
+  std::string argmax = join_path(dir, "argmax.json");
+  write_file_atomic(argmax, "{\"kind\": \"argmax\"}");
+  ASSERT_EQ(testutil::run_command(base + " --split test --out " + join_path(dir, "e2") + " --policy " + argmax, out), 0)
+      << out;
+  EXPECT_NE(out.find("decision policy: argmax"), std::string::npos) << out;
+  json e2 = json::parse(read_text_file(join_path(dir, "e2/metrics_test.json")));
+  EXPECT_EQ(e2["heads"]["MGMT"]["decision_policy"]["operating_point"]["over_excision"],
+            e2["heads"]["MGMT"]["over_excision"]);
+  // ... or one chosen now on valid: full sensitivity there.
+  ASSERT_EQ(testutil::run_command(base + " --split valid --json --out " + join_path(dir, "e3") +
+                                      " --min-excision-sensitivity 1",
+                                  out),
+            0)
+      << out;
+  json e3 = json::parse(out.substr(out.find('{')));
+  EXPECT_EQ(e3["heads"]["MGMT"]["decision_policy"]["source"], "valid");
+  EXPECT_DOUBLE_EQ(e3["heads"]["MGMT"]["decision_policy"]["operating_point"]["sensitivity"].get<double>(), 1.0);
+  EXPECT_EQ(testutil::run_command(base + " --policy " + argmax + " --min-excision-sensitivity 0.9", out), 2) << out;
+  EXPECT_NE(out.find("exclude"), std::string::npos) << out;
 }
 
 TEST_F(Trainer, TrainAndEvalCommands) {
