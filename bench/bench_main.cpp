@@ -25,11 +25,13 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/allocator.h"
 #include "core/blas.h"
 #include "core/csv.h"
 #include "core/error.h"
@@ -106,6 +108,48 @@ int64_t count_flops(const std::function<void()>& fn) {
   return g_flops;
 }
 
+// ----------------------------------------------------------------------------- op profile
+
+// Investigation (--op-profile): wall seconds per top-level aten op of a call, from a RecordFunction
+// observer timing each op between its start and end callbacks.
+struct OpTimer : at::ObserverContext {
+  double start = 0;
+};
+std::map<std::string, std::pair<double, int64_t>> g_op_seconds;
+int g_op_depth = 0;
+
+std::unique_ptr<at::ObserverContext> op_start(const at::RecordFunction&) {
+  auto ctx = std::make_unique<OpTimer>();
+  ctx->start = now();
+  ++g_op_depth;
+  return ctx;
+}
+void op_end(const at::RecordFunction& fn, at::ObserverContext* ctx) {
+  --g_op_depth;
+  if (g_op_depth != 0 && !std::getenv("BENCH_NESTED_OPS")) return;  // outermost ops only (nested: inside their parent)
+  auto& e = g_op_seconds[fn.name()];
+  e.first += now() - static_cast<OpTimer*>(ctx)->start;
+  e.second += 1;
+}
+
+/// Prints the ops of `calls` calls of `fn` sorted by their share of the time.
+void op_profile(const std::string& what, const std::function<void()>& fn, int calls) {
+  fn();
+  g_op_seconds.clear();
+  auto handle = at::addThreadLocalCallback(at::RecordFunctionCallback(op_start, op_end));
+  double t0 = now();
+  for (int i = 0; i < calls; ++i) fn();
+  double total = now() - t0;
+  at::removeCallback(handle);
+  std::vector<std::pair<double, std::string>> rows;
+  for (const auto& [name, e] : g_op_seconds) rows.push_back({e.first, name + " x" + std::to_string(e.second / calls)});
+  std::sort(rows.rbegin(), rows.rend());
+  std::fprintf(stderr, "  op profile %s: %.2f ms per call\n", what.c_str(), 1e3 * total / calls);
+  for (size_t i = 0; i < std::min<size_t>(rows.size(), std::getenv("BENCH_NESTED_OPS") ? 20 : 8); ++i)
+    std::fprintf(stderr, "    %6.2f ms  %5.1f%%  %s\n", 1e3 * rows[i].first / calls, 100 * rows[i].first / total,
+                 rows[i].second.c_str());
+}
+
 // ----------------------------------------------------------------------------- GEMM peak
 
 Json gemm_peak(int64_t n, int repeats) {
@@ -132,6 +176,7 @@ Json gemm_peak(int64_t n, int repeats) {
 
 struct Iterations {
   int warmup = 2, b1_iters = 5, repeats = 3;
+  bool op_profile = false;  // investigation: per-op time of batch-1 and batch-32 inference
 };
 
 torch::Tensor pooled(BackboneImpl& net, const torch::Tensor& x) {
@@ -155,6 +200,10 @@ Json bench_arch(const std::string& arch, const Iterations& it) {
     r["infer_b1_ips"] = 1.0 / timed([&] { net->classify(x1); }, it.warmup, it.b1_iters, it.repeats);
     r["infer_b32_ips"] = 32.0 / timed([&] { net->classify(x32); }, 1, 1, it.repeats);
     r["features_b32_ips"] = 32.0 / timed([&] { pooled(*net, x32); }, 1, 1, it.repeats);
+    if (it.op_profile) {
+      op_profile(arch + " b1", [&] { net->classify(x1); }, 20);
+      op_profile(arch + " b32", [&] { net->classify(x32); }, 2);
+    }
   }
   r["features_gflops"] = r["features_b32_ips"].get<double>() * r["gflop_per_image_features"].get<double>();
 
@@ -250,7 +299,7 @@ int main(int argc, char** argv) {
   std::string work_dir = std::filesystem::temp_directory_path().string();
   int64_t gemm_n = 2048;
   int epoch_batch = 16, epoch_workers = 2, epoch_count = 2;
-  bool skip_compute = false, no_mkldnn = false, keep_blas = false;
+  bool skip_compute = false, no_mkldnn = false, keep_blas = false, system_malloc = false, flush_denormal = false;
   Iterations it;
   app.add_option("--threads", threads, "LibTorch threads (default: the core count)");
   app.add_option("--archs", archs, "comma-separated architectures");
@@ -264,22 +313,29 @@ int main(int argc, char** argv) {
   app.add_option("--epochs", epoch_count, "epochs to run (the first decodes from disk, later ones hit the cache)");
   app.add_option("--work-dir", work_dir, "where the epoch benchmark's run folder goes (removed afterwards)");
   app.add_flag("--skip-compute", skip_compute, "only the epoch benchmark");
+  app.add_flag("--op-profile", it.op_profile, "investigation: print per-op times of batch-1 and batch-32 inference");
+  app.add_flag("--flush-denormal", flush_denormal, "investigation: flush denormal floats to zero");
   app.add_flag("--no-mkldnn", no_mkldnn, "investigation: disable oneDNN for convolutions");
+  app.add_flag("--system-malloc", system_malloc, "investigation: skip tune_allocator() (glibc's mmap per large block)");
   app.add_flag("--keep-blas", keep_blas, "investigation: skip tune_blas() (keep OpenBLAS's own kernel choice)");
   app.add_option("--out", out, "write the JSON here (default: stdout)");
   CLI11_PARSE(app, argc, argv);
 
-  // What the skintriage CLI does first: BLAS kernels that fit the CPU, then the thread count.
+  // What the skintriage CLI does first: an allocator that keeps freed blocks, BLAS kernels that fit the CPU,
+  // then the thread count.
+  const std::string allocator = system_malloc ? "glibc malloc defaults (--system-malloc)" : skintriage::tune_allocator();
   const std::string blas = keep_blas ? "OpenBLAS core " + skintriage::blas_core_name() + " (kept)"
                                      : skintriage::tune_blas();
   try {
     torch::set_num_threads(threads);
     if (no_mkldnn) at::globalContext().setUserEnabledMkldnn(false);
+    if (flush_denormal) at::globalContext().setFlushDenormal(true);
     Json res;
     res["side"] = "skintriage";
     res["libtorch"] = TORCH_VERSION;
     res["threads"] = torch::get_num_threads();
     res["blas"] = blas;
+    res["allocator"] = allocator;
     res["mkldnn_enabled"] = at::globalContext().userEnabledMkldnn();
     res["archs"] = Json::object();
     if (!skip_compute) {

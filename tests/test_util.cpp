@@ -1,5 +1,7 @@
 #include "test_util.h"
 
+#include "core/allocator.h"
+#include "core/blas.h"
 #include "core/error.h"
 
 #include <sys/wait.h>
@@ -13,6 +15,16 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+
+namespace {
+// Every test process tunes itself as the CLI's main does (core/allocator.h, core/blas.h): same code paths, and the
+// model and training tests run several times faster.
+const bool g_tuned = [] {
+  skintriage::tune_allocator();
+  skintriage::tune_blas();
+  return true;
+}();
+}  // namespace
 
 namespace skintriage::testutil {
 

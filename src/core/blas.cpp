@@ -34,9 +34,10 @@ std::string blas_core_name() {
   return name ? name : "";
 }
 
-std::string tune_blas() {
-  const std::string core = blas_core_name();
-  if (core.empty()) return "BLAS is not OpenBLAS: left as is";
+namespace {
+
+// The kernel step of tune_blas(): the description of OpenBLAS's kernel set after it.
+std::string tune_kernels(const std::string& core) {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return "OpenBLAS core " + core + " (set by OPENBLAS_CORETYPE)";
   // Only the generic fallback is replaced: a core OpenBLAS recognised is its own best choice.
   if (core != "Prescott") return "OpenBLAS core " + core;
@@ -51,6 +52,24 @@ std::string tune_blas() {
   init();
   unsetenv("OPENBLAS_CORETYPE");
   return "OpenBLAS core " + core + " -> " + blas_core_name();
+}
+
+// The thread step of tune_blas(): one OpenBLAS thread unless the user chose a count.
+std::string tune_threads() {
+  for (const char* user : {"OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS"})
+    if (std::getenv(user) != nullptr) return std::string(", threads as set by ") + user;
+  auto set_threads = openblas_symbol<void (*)(int)>("openblas_set_num_threads");
+  if (set_threads == nullptr) return "";
+  set_threads(1);
+  return ", 1 thread (LibTorch's OpenMP threads parallelise around it)";
+}
+
+}  // namespace
+
+std::string tune_blas() {
+  const std::string core = blas_core_name();
+  if (core.empty()) return "BLAS is not OpenBLAS: left as is";
+  return tune_kernels(core) + tune_threads();
 }
 
 }  // namespace skintriage
