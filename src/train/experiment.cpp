@@ -25,6 +25,9 @@ using nlohmann::json;
 
 namespace {
 
+/// JSON has no NaN: undefined figures (e.g. DeLong's z with one positive case) are written as null.
+json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
+
 const char* kMgmt = "MGMT";
 const char* kDiag = "DIAG";
 const std::vector<std::string> kSummaryKeys{"accuracy",        "auroc_macro",       "sensitivity_macro",
@@ -304,7 +307,11 @@ class Protocol {
       }
       if (!has_pos || !has_neg) continue;  // DeLong is undefined for a class absent from the test cases
       DeLongResult d = delong_test(pos, sa, sb);
-      delong[mgmt_.classes[k]] = {{"auc_a", d.auc_a}, {"auc_b", d.auc_b}, {"diff", d.diff}, {"z", d.z}, {"p", d.p}};
+      delong[mgmt_.classes[k]] = {{"auc_a", number_or_null(d.auc_a)},
+                                       {"auc_b", number_or_null(d.auc_b)},
+                                       {"diff", number_or_null(d.diff)},
+                                       {"z", number_or_null(d.z)},
+                                       {"p", number_or_null(d.p)}};
     }
     j["delong"] = delong;
     return j;
@@ -355,8 +362,6 @@ json artifact(const ModelOutcome& m, const std::string& rel_dir) {
 }
 
 double ratio_minus_one(double improved, double base) { return base != 0 ? improved / base - 1.0 : NAN; }
-
-json number_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
 
 }  // namespace
 

@@ -203,6 +203,46 @@ TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
 
 // --seeds 2: two trainings per model, their mean probabilities scored as the ensemble, mean +- std of the
 // per-seed metrics; and a threshold policy chosen per model on its validation part for 90% excision sensitivity.
+// Fine-tune mode runs the same protocol (official split, ablation, cross-validation): a tiny release,
+// a randomly initialised MobileNetV2 at 32 px and one epoch each, so only the plumbing is exercised.
+TEST(Experiment, FinetuneModeRunsTheWholeProtocol) {
+  std::string dir = testutil::temp_dir("experiment_finetune");
+  SynthOptions so;
+  so.cases = 45;
+  so.seed = 11;
+  so.width = 192;
+  so.height = 128;
+  write_synthetic_release(join_path(dir, "release"), so);
+  Dataset data = load_dataset(join_path(dir, "release"));
+
+  ExperimentOptions o;
+  o.out_dir = join_path(dir, "out");
+  o.base.mode = "finetune";
+  o.base.epochs = 1;
+  o.base.batch_size = 8;
+  o.base.image_size = 32;
+  o.base.progress = false;
+  o.bootstrap = 0;
+  json r = run_experiment(data, o);
+
+  EXPECT_EQ(r["config"]["mode"], "finetune");
+  for (const char* model : {"MGMT_infr", "MGMT_pred", "MGMT_multi"}) {
+    const json& m = r["official"][model];
+    EXPECT_GE(m["accuracy"].get<double>(), 0.0) << model;
+    EXPECT_LE(m["accuracy"].get<double>(), 1.0) << model;
+    EXPECT_EQ(r["cv"][model]["folds"].size(), 3u) << model;
+    // Every training of the protocol really fine-tuned (its resolved config says so); no feature cache is involved.
+    std::string run = join_path(o.out_dir, "runs/official/" + std::string(model) + "/seed1");
+    EXPECT_EQ(json::parse(read_text_file(join_path(run, "config.json")))["mode"], "finetune") << model;
+    EXPECT_TRUE(fs::exists(join_path(run, "log.csv"))) << model;
+  }
+  for (const char* in : {"C", "CM", "D", "DM", "CD", "CDM"}) EXPECT_TRUE(r["official"]["ablation"].contains(in)) << in;
+  EXPECT_FALSE(fs::exists(join_path(o.out_dir, ".skintriage_cache")));
+  json saved = json::parse(read_text_file(join_path(o.out_dir, "results.json")));
+  EXPECT_EQ(saved, r) << json::diff(saved, r).dump().substr(0, 2000);  // also: no NaN in the returned JSON
+  EXPECT_TRUE(fs::exists(join_path(o.out_dir, "report.html")));
+}
+
 TEST(Experiment, SeedsEnsembleAndExcisionPolicy) {
   std::string shared = testutil::shared_dir();
   std::string weights = shared + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
