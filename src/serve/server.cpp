@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/strings.h"
 #include "data/image.h"
+#include "serve/listen_backlog.h"
 #include "serve/predictor.h"
 
 namespace skintriage {
@@ -486,6 +487,8 @@ int Server::bind() {
                        " (in use, or not a local address?)");
     m.port = m.options.port;
   }
+  // The library listened with a backlog of 5: let bursts of connections queue instead of losing SYNs.
+  widen_listen_backlog(m.port, kListenBacklog);
   return m.port;
 }
 

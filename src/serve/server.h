@@ -25,6 +25,9 @@ namespace skintriage {
 
 class Predictor;
 
+/// Accept backlog of the listening socket (the HTTP library's own is 5; serve/listen_backlog.h).
+constexpr int kListenBacklog = 128;
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;                               ///< 0 = any free port (see Server::port())
