@@ -15,6 +15,7 @@
 #include "data/image.h"
 #include "serve/listen_backlog.h"
 #include "serve/predictor.h"
+#include "serve/thread_share.h"
 
 namespace skintriage {
 
@@ -233,6 +234,7 @@ struct Server::Impl {
   AdmissionGate gate;
   std::thread thread;
   int port = -1;
+  int intra_op_total = 1;  // intra-op threads of the thread that built the server (the CLI: the core count)
   nlohmann::json card;
 
   Impl(std::shared_ptr<const Predictor> p, ServerOptions o)
@@ -357,6 +359,8 @@ struct Server::Impl {
     Prediction pred;
     {
       AdmissionGate::Ticket ticket(gate);
+      // Alone, a prediction uses every intra-op thread; with others in the system, its share of them.
+      ScopedIntraOpThreads share(thread_share(intra_op_total, std::min(options.workers, gate.in_system())));
       try {
         pred = predictor->predict(in, po);
       } catch (const InputError& e) {
@@ -371,6 +375,7 @@ struct Server::Impl {
   }
 
   void setup() {
+    intra_op_total = intra_op_threads();
     const int threads = std::max(2, options.http_threads);
     http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
     http.set_payload_max_length(options.max_body_bytes);
