@@ -358,12 +358,8 @@ int main(int argc, char** argv) {
       std::cout << text;
     else
       skintriage::write_file_atomic(out, text);
-  } catch (const skintriage::InputError& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 2;
   } catch (const std::exception& e) {
-    std::cerr << "error: " << e.what() << "\n";
-    return 1;
+    return skintriage::report_error(e);
   }
   return 0;
 }

@@ -1,5 +1,7 @@
 #include "core/error.h"
 
+#include <iostream>
+
 namespace skintriage {
 
 static std::string join_messages(const std::vector<std::string>& messages) {
@@ -17,6 +19,11 @@ std::string located(const std::string& file, long line, const std::string& colum
   out += ": ";
   if (!column.empty()) out += "column '" + column + "': ";
   return out + message;
+}
+
+int report_error(const std::exception& e) {
+  std::cerr << "error: " << e.what() << "\n";
+  return dynamic_cast<const InputError*>(&e) != nullptr ? 2 : 1;
 }
 
 }  // namespace skintriage

@@ -28,4 +28,8 @@ class InputErrors : public InputError {
 /// Formats "file:line: column 'c': message" (line 0 or empty column are left out).
 std::string located(const std::string& file, long line, const std::string& column, const std::string& message);
 
+/// What a command-line tool does with an exception that reached its `main`: prints "error: <message>" on
+/// stderr and returns the exit code, 2 for bad input (InputError), 1 for anything else.
+int report_error(const std::exception& e);
+
 }  // namespace skintriage

@@ -13,7 +13,9 @@
 // and their dimensions read from the header before decoding (413 beyond the limit), malformed requests
 // get a 4xx JSON error `{"error": {"status": s, "message": "..."}}` naming the problem. Inference runs
 // under an admission gate: at most `workers` predictions run at once and at most `queue` wait; any
-// request beyond that gets 503 at once instead of piling up. An optional bearer token guards every
+// request beyond that gets 503 at once instead of piling up; a prediction running beside others gets its
+// share of the intra-op threads (serve/thread_share.h), and the listening socket queues bursts of new
+// connections (serve/listen_backlog.h). An optional bearer token guards every
 // /api/ route. Images and metadata live only in memory; the access log holds method, path, status and
 // duration, never request content.
 #pragma once
