@@ -209,4 +209,10 @@ nlohmann::json to_json(const OperatingPoint& op) {
           {"accuracy", num(op.accuracy)}};
 }
 
+nlohmann::json policy_report(const DecisionPolicy& policy, const std::vector<int>& labels,
+                             const std::vector<std::vector<double>>& probs, const std::vector<std::string>& classes) {
+  if (policy.kind == "argmax" && class_index(classes, policy.excision_class) < 0) return nullptr;
+  return {{"policy", policy_to_json(policy)}, {"operating_point", to_json(operating_point(policy, labels, probs, classes))}};
+}
+
 }  // namespace skintriage

@@ -62,5 +62,10 @@ struct OperatingPoint {
 OperatingPoint operating_point(const DecisionPolicy& policy, const std::vector<int>& labels,
                                const std::vector<std::vector<double>>& probs, const std::vector<std::string>& classes);
 nlohmann::json to_json(const OperatingPoint& op);
+/// {"policy": {...}, "operating_point": {...}}: `policy` and what it costs on these labelled cases. Null for
+/// the argmax policy over classes without its excision class (there is no excision to report); otherwise
+/// InputError as operating_point().
+nlohmann::json policy_report(const DecisionPolicy& policy, const std::vector<int>& labels,
+                             const std::vector<std::vector<double>>& probs, const std::vector<std::string>& classes);
 
 }  // namespace skintriage

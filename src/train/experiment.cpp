@@ -208,66 +208,56 @@ class Protocol {
       policy = threshold_policy_for_sensitivity(m.valid_labels, m.valid_probs, m.classes, "EXC",
                                                 o_.base.min_excision_sensitivity, "valid");
     }
-    if (class_index(m.classes, policy.excision_class) < 0) {
-      if (policy.kind == "argmax") return nullptr;
-      throw InputError("experiment policy: class '" + policy.excision_class + "' is not a management class");
-    }
-    return {{"policy", policy_to_json(policy)},
-            {"operating_point", to_json(operating_point(policy, m.labels, m.probs, m.classes))}};
+    return policy_report(policy, m.labels, m.probs, m.classes);
   }
 
-  // {"count", "mean": {...}, "std": {...}, "values": [{...}]} over a list of metrics objects.
-  static json summarize(const std::vector<json>& metrics) {
-    json s = {{"count", metrics.size()}, {"mean", json::object()}, {"std", json::object()}};
-    json values = json::array();
-    for (const auto& m : metrics) {
-      json v = json::object();
-      for (const auto& k : kSummaryKeys)
-        if (m.contains(k)) v[k] = m[k];
-      values.push_back(v);
-    }
-    for (const auto& k : kSummaryKeys) {
-      std::vector<double> xs;
-      bool complete = true;
-      for (const auto& v : values) {
-        if (v.contains(k) && v[k].is_number()) xs.push_back(v[k].get<double>());
-        else complete = false;
-      }
-      // A fold or seed without a value is shown as missing, never averaged away.
-      if (!complete || xs.empty()) {
-        s["mean"][k] = nullptr;
-        s["std"][k] = nullptr;
-        continue;
-      }
-      MeanStd ms = mean_std(xs);
-      s["mean"][k] = ms.mean;
-      s["std"][k] = std::isfinite(ms.std) ? json(ms.std) : json(nullptr);
-    }
-    s["values"] = values;
-    return s;
-  }
-
-  // {"mean": {...}, "std": {...}} of the folds' operating points (sensitivity, specificity, over_excision,
-  // over_excision_rate, accuracy, and threshold for a threshold policy); null when a fold has none.
-  static json summarize_operating_points(const std::vector<json>& fold_metrics) {
-    if (fold_metrics.empty()) return nullptr;
+  // {"mean": {...}, "std": {...}} of `keys` over `values`. A value missing or non-numeric in any of them
+  // makes that key's mean and std null: a fold or seed without a value is shown as missing, never averaged away.
+  static json mean_and_std(const std::vector<json>& values, const std::vector<std::string>& keys) {
     json out = {{"mean", json::object()}, {"std", json::object()}};
-    for (const char* k : {"threshold", "sensitivity", "specificity", "over_excision", "over_excision_rate", "accuracy"}) {
+    for (const auto& k : keys) {
       std::vector<double> xs;
-      for (const auto& m : fold_metrics) {
-        if (!m.contains("decision_policy")) return nullptr;
-        const json& v = m["decision_policy"]["operating_point"][k];
-        if (v.is_number()) xs.push_back(v.get<double>());
-      }
-      if (xs.size() != fold_metrics.size()) {  // argmax has no threshold; a fold without EXC cases no sensitivity
+      for (const auto& v : values)
+        if (v.contains(k) && v[k].is_number()) xs.push_back(v[k].get<double>());
+      if (xs.empty() || xs.size() != values.size()) {
         out["mean"][k] = nullptr;
         out["std"][k] = nullptr;
         continue;
       }
       MeanStd ms = mean_std(xs);
       out["mean"][k] = ms.mean;
-      out["std"][k] = std::isfinite(ms.std) ? json(ms.std) : json(nullptr);
+      out["std"][k] = number_or_null(ms.std);
     }
+    return out;
+  }
+
+  // {"count", "mean": {...}, "std": {...}, "values": [{...}]} over a list of metrics objects.
+  static json summarize(const std::vector<json>& metrics) {
+    std::vector<json> values;
+    for (const auto& m : metrics) {
+      json v = json::object();
+      for (const auto& k : kSummaryKeys)
+        if (m.contains(k)) v[k] = m[k];
+      values.push_back(v);
+    }
+    json s = mean_and_std(values, kSummaryKeys);
+    s["count"] = metrics.size();
+    s["values"] = values;
+    return s;
+  }
+
+  // {"mean": {...}, "std": {...}, "policy"} of the folds' operating points (sensitivity, specificity,
+  // over_excision, over_excision_rate, accuracy, and threshold for a threshold policy; argmax has no
+  // threshold, a fold without EXC cases no sensitivity); null when a fold has none.
+  static json summarize_operating_points(const std::vector<json>& fold_metrics) {
+    if (fold_metrics.empty()) return nullptr;
+    std::vector<json> points;
+    for (const auto& m : fold_metrics) {
+      if (!m.contains("decision_policy")) return nullptr;
+      points.push_back(m["decision_policy"]["operating_point"]);
+    }
+    json out = mean_and_std(
+        points, {"threshold", "sensitivity", "specificity", "over_excision", "over_excision_rate", "accuracy"});
     out["policy"] = fold_metrics.front()["decision_policy"]["policy"]["kind"];
     return out;
   }

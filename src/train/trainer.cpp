@@ -482,13 +482,7 @@ json management_operating_point(const DecisionPolicy& policy, const HeadPredicti
   std::vector<std::vector<double>> probs;
   labelled(predictions, labels, probs);
   if (labels.empty()) return nullptr;
-  if (class_index(predictions.head.classes, policy.excision_class) < 0) {
-    if (policy.kind == "argmax") return nullptr;  // no excision class: nothing to report
-    throw InputError("decision policy: class '" + policy.excision_class + "' is not a class of head " +
-                     predictions.head.name);
-  }
-  return {{"policy", policy_to_json(policy)},
-          {"operating_point", to_json(operating_point(policy, labels, probs, predictions.head.classes))}};
+  return policy_report(policy, labels, probs, predictions.head.classes);
 }
 
 DecisionPolicy saved_management_policy(const std::string& model_dir) {
