@@ -37,6 +37,12 @@ std::string shared_dir() {
   std::string d = env_or("SKINTRIAGE_SHARED", "");
   return (!d.empty() && fs::exists(d)) ? d : "";
 }
+std::string shared_mobilenet_weights() {
+  std::string d = shared_dir();
+  if (d.empty()) return "";
+  std::string w = d + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
+  return fs::exists(w) ? w : "";
+}
 std::string python() { return env_or("SKINTRIAGE_PYTHON", "/usr/bin/python3"); }
 std::string cli_binary() { return env_or("SKINTRIAGE_BIN", "skintriage"); }
 std::string source_dir() { return env_or("SKINTRIAGE_SOURCE_DIR", "."); }

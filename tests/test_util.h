@@ -7,6 +7,8 @@ namespace skintriage::testutil {
 
 /// Folder of the shared read-only material ("" when unknown); tests needing it GTEST_SKIP when absent.
 std::string shared_dir();
+/// The shared ImageNet MobileNetV2 weights file ("" when absent).
+std::string shared_mobilenet_weights();
 /// Debian's python3 used for oracles.
 std::string python();
 /// Path of the built `skintriage` binary.

@@ -276,15 +276,8 @@ TEST(Preprocessing, SidecarBeatsInferenceAndUnknownClassCountsAreRefused) {
   EXPECT_NE(msg.find("7 classes"), std::string::npos) << msg;
 }
 
-std::string shared_weights() {
-  std::string d = shared_dir();
-  if (d.empty()) return "";
-  std::string w = d + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
-  return file_exists(w) ? w : "";
-}
-
 TEST(SharedWeights, ClassifyTheEightImagesThroughTheProjectImageLoader) {
-  std::string w = shared_weights();
+  std::string w = shared_mobilenet_weights();
   if (w.empty()) GTEST_SKIP() << "shared MobileNetV2 weights absent";
   std::string root = w.substr(0, w.rfind('/'));
   StateDict sd = load_state_dict(w);
@@ -316,7 +309,7 @@ TEST(SharedWeights, ClassifyTheEightImagesThroughTheProjectImageLoader) {
 }
 
 TEST(SharedWeights, PretrainedMultimodalModelCarriesTheBackboneWeights) {
-  std::string w = shared_weights();
+  std::string w = shared_mobilenet_weights();
   if (w.empty()) GTEST_SKIP() << "shared MobileNetV2 weights absent";
   MultimodalNetOptions o;
   o.inputs = "CDM";

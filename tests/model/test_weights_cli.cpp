@@ -48,8 +48,8 @@ TEST(WeightsCli, BadFilesExitWithCode2AndNameTheFile) {
 
 TEST(WeightsCli, ClassifySharedWeightsWithLogits) {
   std::string d = shared_dir();
-  std::string w = d + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
-  if (d.empty() || !file_exists(w)) GTEST_SKIP() << "shared MobileNetV2 weights absent";
+  std::string w = shared_mobilenet_weights();
+  if (w.empty()) GTEST_SKIP() << "shared MobileNetV2 weights absent";
   std::string img = d + "/weights/mobilenet_v2_imagenet/images/";
   std::string out;
   ASSERT_EQ(run_command(cli_binary() + " classify --weights " + w + " --top 3 --json " + img + "parrot.jpg " + img +

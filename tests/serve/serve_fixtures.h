@@ -35,13 +35,6 @@ inline std::string make_model_dir(const std::string& inputs = "CDM", std::vector
   return dir;
 }
 
-/// Path of the shared pretrained MobileNetV2, "" when absent.
-inline std::string shared_mobilenet() {
-  std::string d = testutil::shared_dir();
-  if (d.empty()) return "";
-  std::string p = d + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
-  return file_exists(p) ? p : "";
-}
 
 /// A skin-coloured RGB image with mild noise and, when r > 0, a dark brown lesion centred at (cx, cy).
 inline cv::Mat lesion_image(int w, int h, int cx, int cy, int r, unsigned seed) {

@@ -144,7 +144,7 @@ TEST(CliAgree, KnownAgreementWithSyntheticRaters) {
   // Pretrained features (when present) separate the images better than a random backbone, whose
   // saturated outputs can tie P(EXC) across images.
   c.model = servetest::make_model_dir("D", derm7pt_heads(), nlohmann::json::object(), 0.0, 0,
-                                      servetest::shared_mobilenet());
+                                      testutil::shared_mobilenet_weights());
   std::string images = join_path(c.dir, "panel");
   Predictor p(c.model);
   const int n = 12;

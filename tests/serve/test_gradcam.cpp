@@ -48,7 +48,7 @@ TEST(GradCam, MapIsReluOfGradientWeightedChannels) {
 }
 
 TEST(GradCam, HeatmapFollowsTheLesion) {
-  std::string weights = servetest::shared_mobilenet();
+  std::string weights = testutil::shared_mobilenet_weights();
   if (weights.empty()) GTEST_SKIP() << "shared MobileNetV2 weights absent";
   torch::manual_seed(3);
   MultimodalNetOptions o;

@@ -137,7 +137,7 @@ TEST(WebPage, UploadSubmitAndReadTheDecision) {
   if (!file_exists(kChromium) || !file_exists(kDriver)) GTEST_SKIP() << "chromium / chromedriver not installed";
   // The shared pretrained backbone when present (a realistic model card), random init otherwise.
   auto predictor = std::make_shared<const Predictor>(servetest::make_model_dir(
-      "CDM", derm7pt_heads(), nlohmann::json::object(), 0.0, 0, servetest::shared_mobilenet()));
+      "CDM", derm7pt_heads(), nlohmann::json::object(), 0.0, 0, testutil::shared_mobilenet_weights()));
   ServerOptions o;
   o.port = 0;
   o.access_log = false;

@@ -20,6 +20,21 @@ using namespace skintriage;
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+namespace {
+
+// A synthetic derm7pt release of 192x128 JPEGs written into `dir`/release, loaded.
+Dataset synthetic_release(const std::string& dir, int cases, uint64_t seed) {
+  SynthOptions so;
+  so.cases = cases;
+  so.seed = seed;
+  so.width = 192;
+  so.height = 128;
+  write_synthetic_release(join_path(dir, "release"), so);
+  return load_dataset(join_path(dir, "release"));
+}
+
+}  // namespace
+
 TEST(Experiment, StratifiedFoldsAreBalancedDisjointAndSeeded) {
   std::vector<int> positions, labels;
   for (int i = 0; i < 100; ++i) {
@@ -92,17 +107,10 @@ TEST(Experiment, CommandLineRejectsBadDataClearly) {
 
 // The whole protocol on a small synthetic release with the shared pretrained MobileNetV2 (frozen features).
 TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
-  std::string shared = testutil::shared_dir();
-  std::string weights = shared + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
-  if (shared.empty() || !file_exists(weights)) GTEST_SKIP() << "shared MobileNetV2 weights absent";
+  std::string weights = testutil::shared_mobilenet_weights();
+  if (weights.empty()) GTEST_SKIP() << "shared MobileNetV2 weights absent";
   std::string dir = testutil::temp_dir("experiment");
-  SynthOptions so;
-  so.cases = 150;
-  so.seed = 3;
-  so.width = 192;
-  so.height = 128;
-  write_synthetic_release(join_path(dir, "release"), so);
-  Dataset data = load_dataset(join_path(dir, "release"));
+  Dataset data = synthetic_release(dir, 150, 3);
 
   ExperimentOptions o;
   o.out_dir = join_path(dir, "out");
@@ -201,19 +209,11 @@ TEST(Experiment, SyntheticReleaseBeatsChanceAndWritesEverything) {
   }
 }
 
-// --seeds 2: two trainings per model, their mean probabilities scored as the ensemble, mean +- std of the
-// per-seed metrics; and a threshold policy chosen per model on its validation part for 90% excision sensitivity.
 // Fine-tune mode runs the same protocol (official split, ablation, cross-validation): a tiny release,
 // a randomly initialised MobileNetV2 at 32 px and one epoch each, so only the plumbing is exercised.
 TEST(Experiment, FinetuneModeRunsTheWholeProtocol) {
   std::string dir = testutil::temp_dir("experiment_finetune");
-  SynthOptions so;
-  so.cases = 45;
-  so.seed = 11;
-  so.width = 192;
-  so.height = 128;
-  write_synthetic_release(join_path(dir, "release"), so);
-  Dataset data = load_dataset(join_path(dir, "release"));
+  Dataset data = synthetic_release(dir, 45, 11);
 
   ExperimentOptions o;
   o.out_dir = join_path(dir, "out");
@@ -243,18 +243,13 @@ TEST(Experiment, FinetuneModeRunsTheWholeProtocol) {
   EXPECT_TRUE(fs::exists(join_path(o.out_dir, "report.html")));
 }
 
+// --seeds 2: two trainings per model, their mean probabilities scored as the ensemble, mean +- std of the
+// per-seed metrics; and a threshold policy chosen per model on its validation part for 90% excision sensitivity.
 TEST(Experiment, SeedsEnsembleAndExcisionPolicy) {
-  std::string shared = testutil::shared_dir();
-  std::string weights = shared + "/weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth";
-  if (shared.empty() || !file_exists(weights)) GTEST_SKIP() << "shared MobileNetV2 weights absent";
+  std::string weights = testutil::shared_mobilenet_weights();
+  if (weights.empty()) GTEST_SKIP() << "shared MobileNetV2 weights absent";
   std::string dir = testutil::temp_dir("experiment_seeds");
-  SynthOptions so;
-  so.cases = 100;
-  so.seed = 5;
-  so.width = 192;
-  so.height = 128;
-  write_synthetic_release(join_path(dir, "release"), so);
-  Dataset data = load_dataset(join_path(dir, "release"));
+  Dataset data = synthetic_release(dir, 100, 5);
 
   ExperimentOptions o;
   o.out_dir = join_path(dir, "out");

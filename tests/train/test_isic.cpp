@@ -17,8 +17,8 @@ using namespace skintriage;
 TEST(IsicRealImages, FrozenFeaturesLearnMelanoma) {
   std::string shared = testutil::shared_dir();
   std::string isic = join_path(shared, "data/isic2017");
-  std::string weights = join_path(shared, "weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth");
-  if (shared.empty() || !file_exists(join_path(isic, "train_labels.csv")) || !file_exists(weights))
+  std::string weights = testutil::shared_mobilenet_weights();
+  if (shared.empty() || !file_exists(join_path(isic, "train_labels.csv")) || weights.empty())
     GTEST_SKIP() << "shared ISIC 2017 images or MobileNetV2 weights absent";
 
   // Manifest: all 2000 ISIC training images (every fifth held out as our validation split for model

@@ -50,16 +50,9 @@ std::string fixture_release() {
   return path;
 }
 
-std::string shared_weights() {
-  std::string s = testutil::shared_dir();
-  if (s.empty()) return "";
-  std::string w = join_path(s, "weights/mobilenet_v2_imagenet/mobilenet_v2_imagenet1001.pth");
-  return file_exists(w) ? w : "";
-}
-
 TrainConfig small_config() {
   TrainConfig c;
-  c.weights = shared_weights();
+  c.weights = testutil::shared_mobilenet_weights();
   c.heads = {"MGMT", "DIAG"};
   c.image_size = 128;
   c.feature_views = 3;
@@ -377,7 +370,7 @@ TEST_F(Trainer, TrainAndEvalCommands) {
   std::string cfg = join_path(dir, "cfg.json");
   json j{{"epochs", 5}, {"heads", {"MGMT", "DIAG"}}, {"image_size", 128}, {"feature_views", 2},
          {"cache_dir", fs::absolute("train_fixture/feature_cache").string()}};
-  if (!shared_weights().empty()) j["weights"] = shared_weights();
+  if (!testutil::shared_mobilenet_weights().empty()) j["weights"] = testutil::shared_mobilenet_weights();
   write_file_atomic(cfg, j.dump());
   std::string run = join_path(dir, "run"), out;
   std::string cmd = testutil::cli_binary() + " train --data " + fixture_release() + " --out " + run +
